@@ -25,6 +25,8 @@ constexpr const char* kUsage = R"(usage:
       --vocab      copy the tokenizer from another GGUF (e.g. a vocab-only file)
   gemma-quantize dequantize IN.gguf OUT.gguf
       Writes the F32 twin of IN: every tensor decoded to F32, metadata unchanged.
+  gemma-quantize fingerprint FILE
+      Prints a 64-bit FNV-1a hash of the file's bytes (fixtures record which file they match).
 )";
 
 int Synth(int argc, char** argv) {
@@ -82,6 +84,12 @@ int Dequantize(int argc, char** argv) {
   return 0;
 }
 
+int Fingerprint(int argc, char** argv) {
+  if (argc != 1) gemma::Fail("gemma-quantize fingerprint: expected one FILE");
+  fmt::print("{:016x}\n", gemma::FileFingerprint(argv[0]));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,7 +101,9 @@ int main(int argc, char** argv) {
     const std::string cmd = argv[1];
     if (cmd == "synth") return Synth(argc - 2, argv + 2);
     if (cmd == "dequantize") return Dequantize(argc - 2, argv + 2);
-    gemma::Fail("gemma-quantize: unknown command '{}' (expected synth or dequantize)", cmd);
+    if (cmd == "fingerprint") return Fingerprint(argc - 2, argv + 2);
+    gemma::Fail("gemma-quantize: unknown command '{}' (expected synth, dequantize or fingerprint)",
+                cmd);
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;

@@ -52,7 +52,7 @@ void GeGLU(const Matrix& gate, const Matrix& up, const float* x, size_t n_tokens
   std::vector<float> u(n_tokens * rows);
   MatMul(gate, x, n_tokens, out, precision);
   MatMul(up, x, n_tokens, u.data(), precision);
-  for (size_t i = 0; i < n_tokens * rows; ++i) out[i] = GeluTanh(out[i]) * u[i];
+  for (size_t i = 0; i < n_tokens * rows; ++i) out[i] = GeluForExactPath(out[i]) * u[i];
 }
 
 }  // namespace gemma

@@ -1,6 +1,9 @@
 #include "kernels/ops.h"
 
+#include <atomic>
 #include <cmath>
+
+#include "quant/fp16.h"
 
 namespace gemma {
 
@@ -22,6 +25,26 @@ float GeluTanh(float x) {
 
 void GeluTanh(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] = GeluTanh(x[i]);
+}
+
+namespace {
+std::atomic<bool> g_llama_gelu{false};
+}  // namespace
+
+float GeluTanhLlamaCppTable(float x) {
+  if (x <= -10.0f) return 0.0f;
+  if (x >= 10.0f) return x;
+  const float xh = F16ToF32(F32ToF16(x));
+  constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+  const float g = 0.5f * xh * (1.0f + std::tanh(kSqrt2OverPi * xh * (1.0f + 0.044715f * xh * xh)));
+  return F16ToF32(F32ToF16(g));
+}
+
+void SetLlamaCppGeluForTesting(bool enabled) { g_llama_gelu = enabled; }
+bool LlamaCppGeluForTesting() { return g_llama_gelu; }
+
+float GeluForExactPath(float x) {
+  return g_llama_gelu.load(std::memory_order_relaxed) ? GeluTanhLlamaCppTable(x) : GeluTanh(x);
 }
 
 void RopeNeox(float* x, size_t head_dim, size_t rope_dims, float base, const float* freq_factors,

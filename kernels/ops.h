@@ -13,6 +13,15 @@ void RmsNorm(const float* x, const float* w, size_t n, float eps, float* y);
 float GeluTanh(float x);
 void GeluTanh(float* x, size_t n);
 
+// llama.cpp's CPU GELU: input rounded to fp16, looked up in a table of fp16 results (about 4e-3
+// relative error). Only for tests that show where gemma-run and llama.cpp differ because of it;
+// when enabled (process-wide), the fp32 reference path (Precision::kExact) uses it.
+float GeluTanhLlamaCppTable(float x);
+void SetLlamaCppGeluForTesting(bool enabled);
+bool LlamaCppGeluForTesting();
+// GELU as the exact path computes it (GeluTanh, or the emulation above when enabled).
+float GeluForExactPath(float x);
+
 // NeoX ("rotate half") RoPE on one head vector of length head_dim, in place: element j pairs
 // with j + head_dim/2 for j < rope_dims/2, angle pos * base^(-2j/rope_dims) / freq_factors[j]
 // (freq_factors may be null). Pairs past rope_dims/2 are left alone.

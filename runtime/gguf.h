@@ -138,4 +138,7 @@ class GgufFile {
   std::unordered_map<std::string_view, size_t> tensor_index_;
 };
 
+// 64-bit FNV-1a of a file's bytes (identifies the exact file a test fixture was made from).
+uint64_t FileFingerprint(const std::string& path);
+
 }  // namespace gemma
