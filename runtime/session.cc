@@ -73,6 +73,12 @@ Session::Session(const Model& model, SessionOptions options)
 
 Session::~Session() = default;
 
+void Session::Rewind(int64_t pos) {
+  if (pos < 0 || pos > pos_) Fail("cannot rewind to position {} (the cache holds {})", pos, pos_);
+  pos_ = pos;
+  tokens_.resize(static_cast<size_t>(pos));
+}
+
 std::vector<float> Session::Evaluate(std::span<const int32_t> tokens, LogitsMode mode) {
   const ModelConfig& c = model_.config;
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -179,6 +185,7 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
     if (l.index == last_kv && wanted.size() < rows) {
       if (wanted.empty()) {
         pos_ += static_cast<int64_t>(tokens.size());
+        tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
         return;
       }
       KeepRows(s.x, H, wanted);
@@ -312,6 +319,7 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
   MatMul(w.output, s.x.data(), rows, logits.data() + first, prec);
   if (c.final_softcap > 0) Softcap(logits.data() + first, rows * V, c.final_softcap);
   pos_ += static_cast<int64_t>(tokens.size());
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
 }
 
 }  // namespace gemma

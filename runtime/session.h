@@ -38,8 +38,13 @@ class Session {
 
   int64_t Position() const { return pos_; }
   int64_t ContextSize() const { return n_ctx_; }
+  // The tokens in the cache, in order (Tokens().size() == Position()).
+  const std::vector<int32_t>& Tokens() const { return tokens_; }
   // Forgets everything: back to position 0.
-  void Reset() { pos_ = 0; }
+  void Reset() { Rewind(0); }
+  // Keeps positions [0, pos) and forgets the rest (e.g. to regenerate a reply or to replace a
+  // reply by its history form). pos must not exceed Position().
+  void Rewind(int64_t pos);
   const Model& model() const { return model_; }
   const KvCache& cache() const { return cache_; }
 
@@ -53,6 +58,7 @@ class Session {
   SessionOptions opt_;
   int64_t n_ctx_;
   int64_t pos_ = 0;
+  std::vector<int32_t> tokens_;
   KvCache cache_;
   std::unique_ptr<Scratch> s_;
 };

@@ -198,6 +198,31 @@ TEST_CASE("decode token by token equals prefill logits", "[forward]") {
   }
 }
 
+TEST_CASE("rewinding and re-evaluating reproduces the same logits", "[forward]") {
+  const Model model = Model::Load(test::SynthModel("tiny-e", "Q4_0"));
+  SessionOptions opt;
+  opt.precision = Precision::kExact;
+  Session s(model, opt);
+  std::vector<int32_t> a = {2}, b, c;
+  for (int i = 0; i < 15; ++i) a.push_back(30 + 7 * i);
+  for (int i = 0; i < 12; ++i) b.push_back(100 + 11 * i);
+  for (int i = 0; i < 12; ++i) c.push_back(400 + 13 * i);
+  s.Evaluate(a, LogitsMode::kNone);
+  const std::vector<float> first = s.Evaluate(b, LogitsMode::kAll);
+  CHECK(s.Position() == 28);
+  CHECK(s.Tokens().size() == 28);
+  s.Rewind(16);
+  CHECK(s.Tokens() == a);
+  s.Evaluate(c, LogitsMode::kNone);  // overwrite the cache past the rewind point
+  s.Rewind(16);
+  const std::vector<float> again = s.Evaluate(b, LogitsMode::kAll);
+  REQUIRE(again.size() == first.size());
+  for (size_t i = 0; i < first.size(); ++i) REQUIRE(again[i] == first[i]);
+  CHECK_THROWS_WITH(s.Rewind(99), Catch::Contains("cannot rewind to position 99"));
+  s.Reset();
+  CHECK(s.Position() == 0);
+}
+
 TEST_CASE("bad tokens and context overflow are refused cleanly", "[forward][bad]") {
   const Model model = Model::Load(test::SynthModel("tiny"));
   SessionOptions opt;
