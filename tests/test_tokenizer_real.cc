@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/gguf.h"
+#include "tokenizer/bpe.h"
 #include "tokenizer/chat.h"
 #include "tokenizer/stream_decoder.h"
 #include "tokenizer/tokenizer.h"
@@ -238,6 +239,31 @@ TEST_CASE("Real vocabulary: random valid text round-trips", "[tokenizer][real]")
     for (int32_t id : plain) streamed += d.Push(id);
     CHECK(d.Flush().empty());
     CHECK(streamed == s);
+  }
+}
+
+TEST_CASE("Real vocabulary: word-by-word encoding equals whole-run BPE", "[tokenizer][real]") {
+  // The encoder cuts runs at word starts and memoizes words (run_encoder.h); BpeEncoder over the
+  // whole run is the definition. Lines without whole-matched pieces, so both see one run.
+  const Tokenizer& t = test::RealTokenizer();
+  std::mt19937 rng(99);
+  std::vector<std::string> texts;
+  for (const Case& c : Corpus()) texts.push_back(c.text);
+  for (int k = 0; k < 300; ++k) texts.push_back(RandomText(rng));
+  for (int k = 0; k < 300; ++k) {  // dense in the one boundary-spanning piece, ">▁</"
+    std::string s;
+    for (int i = 0; i < 30; ++i) s += std::vector<const char*>{"> </", ">", " ", "</", "a", ">  </", "x> "}[rng() % 7];
+    texts.push_back(s);
+  }
+  for (const std::string& text : texts) {
+    std::string line = test::ReplaceAll(test::ReplaceAll(text, "\n", ""), "<", "{");
+    line = test::ReplaceAll(line, "[", "{");  // [multimodal]
+    const std::string norm = test::ReplaceAll(line, " ", kSpaceMark);
+    INFO(utf8::Escape(line, 300));
+    BpeEncoder whole(t.vocab());
+    Ids want;
+    whole.Encode(norm, want);
+    CHECK(t.Encode(line) == want);
   }
 }
 

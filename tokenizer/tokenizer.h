@@ -25,7 +25,9 @@
 //     (llama.cpp PR #21343; Hugging Face matches these runs as added tokens, same result).
 //  4. Every other run is byte-pair encoded by merge rank (BpeEncoder); characters without a
 //     piece fall back to their <0xXX> byte pieces. Whitespace runs ("▁▁▁", "\t\t") are reached
-//     by merges, which rank first in Gemma's merge list, so they need no special case.
+//     by merges, which rank first in Gemma's merge list, so they need no special case. For
+//     speed, runs are cut at word starts no merge can cross and repeated words are memoized
+//     (RunEncoder); the result is the same as BPE over the whole run (tested).
 //
 // Decoding is lossless: "▁" becomes a space, byte pieces are reassembled into their bytes, and
 // nothing is "cleaned up" (llama.cpp's detokenizer drops the space before "?!.,", we do not).
@@ -38,6 +40,7 @@
 #include <vector>
 
 #include "tokenizer/piece_matcher.h"
+#include "tokenizer/run_encoder.h"
 #include "tokenizer/vocab.h"
 
 namespace gemma {
@@ -108,12 +111,14 @@ class Tokenizer {
   Tokenizer(Vocab vocab, std::string chat_template);
   void EncodeImpl(std::string_view text, bool parse_special, std::span<const TextRange> plain,
                   std::vector<int32_t>& out) const;
-  void EncodeSegment(std::string_view segment, class BpeEncoder& bpe,
+  void EncodeSegment(std::string_view segment, RunEncoder& runs,
                      std::vector<int32_t>& out) const;
 
   Vocab vocab_;
   PieceMatcher matcher_;
   std::vector<bool> matched_whole_;
+  std::vector<SpanningPiece> spanning_;  // see run_encoder.h
+  bool split_words_ = false;
   std::string chat_template_;
 };
 

@@ -191,6 +191,9 @@ add("html-table-literal", "<table>", { plain: "hf", special: "hf" }, HTML);
 add("strike-end", "</s>", { plain: "hf", special: "hf" }, HTML);
 add("unused-pieces", "<unused0> <unused39> <unused99> <unused6241>", { plain: "hf", special: "hf" }, HTML);
 add("multimodal-piece", "[multimodal]", { plain: "hf", special: "hf" }, HTML);
+// ">▁</" is the one piece with a "▁" after another character: BPE may merge across a word start.
+add("piece-across-word-start", "a> </b x > </ y>  </z <i>k</i> </p>", { plain: "hf", special: "hf" }, HTML);
+add("piece-across-word-start-plain", "if (a> </b) then x > </ y and 1> </2");
 add("html-lookalikes", "<TABLE> < table> <table > <tablex> <tab le> <td/> <br>");
 
 // Literal "▁" (U+2581) in the input.
