@@ -58,6 +58,12 @@ const out = { tool: "llama_tokenize_bench.mjs", node_llama_cpp: version,
 if (idsPath) {
   const ours = JSON.parse(fs.readFileSync(idsPath, "utf8"));
   out.ids_equal_ours = ours.length === ids.length && ours.every((v, i) => v === ids[i]);
+  if (!out.ids_equal_ours) {  // show where (expected: HTML-like pieces such as "</s>", see tokenizer.h)
+    let i = 0;
+    while (i < ids.length && ids[i] === ours[i]) i++;
+    out.first_difference = { index: i, llama_tokens: ours.length === ids.length ? undefined : ids.length - ours.length,
+      context: model.detokenize(Array.from(ids.slice(Math.max(0, i - 4), i + 4)), true) };
+  }
 }
 process.stdout.write(JSON.stringify(out) + "\n");
 await model.dispose();
