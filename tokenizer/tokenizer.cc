@@ -1,10 +1,8 @@
 #include "tokenizer/tokenizer.h"
 
-#include <cstring>
 #include <limits>
 
 #include "runtime/error.h"
-#include "tokenizer/bpe.h"
 #include "tokenizer/utf8.h"
 
 namespace gemma {

@@ -18,9 +18,13 @@
 //     splits "<table>" into "<", "table", ">". The GGUF has no flag for "user-defined": such a
 //     piece is recognised by being unreachable by any merge, which on the real vocabulary
 //     selects exactly the Hugging Face added tokens besides whitespace runs (checked in the
-//     tests). For the 7 markers the GGUF type is USER_DEFINED: llama.cpp matches them even
-//     with parse_special off, as SentencePiece would; Hugging Face with split_special_tokens
-//     does not (it calls them special). We follow llama.cpp/SentencePiece there.
+//     tests). For the 7 markers the GGUF type is USER_DEFINED, so they are matched even with
+//     parse_special off, as SentencePiece matches user-defined pieces. llama.cpp does the same
+//     for 6 of them (it retypes the stop token <|tool_response> CONTROL when loading); Hugging
+//     Face with split_special_tokens splits all 7 (it calls them special).
+//     One more difference, for a literal "▁" typed next to a space: pieces are matched on the
+//     normalised text, like SentencePiece and llama.cpp; Hugging Face matches its "▁▁" added
+//     tokens in the raw text. tests/data/tokenizer/corpus.json records every such case.
 //  3. The rest is cut at runs of "\n". A newline run that is itself a piece is emitted whole
 //     (llama.cpp PR #21343; Hugging Face matches these runs as added tokens, same result).
 //  4. Every other run is byte-pair encoded by merge rank (BpeEncoder); characters without a
