@@ -38,7 +38,7 @@ uint64_t Vocab::Hash(std::string_view s) {
     h ^= h >> 29;
   }
   uint64_t w = 0;
-  std::memcpy(&w, s.data() + i, s.size() - i);
+  if (i < s.size()) std::memcpy(&w, s.data() + i, s.size() - i);  // (never from a null view)
   h = (h ^ w) * 0x94D049BB133111EBULL;
   return h ^ (h >> 32);
 }
