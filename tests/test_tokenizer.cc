@@ -147,6 +147,15 @@ TEST_CASE("Control pieces only with parse_special; user-defined pieces always", 
   CHECK(t.Encode("a<tag>a") == Ids_(t, {"a", "<tag>", "a"}));
 }
 
+TEST_CASE("Empty and null inputs", "[tokenizer]") {
+  const Tokenizer t = Small().b.Build();
+  CHECK(t.Find(std::string_view()) == -1);
+  CHECK(t.Find("") == -1);
+  CHECK(t.Encode(std::string_view()).empty());
+  CHECK(t.Encode("", {.parse_special = true}).empty());
+  CHECK(t.Decode(Ids{}).empty());
+}
+
 TEST_CASE("BOS is added once", "[tokenizer]") {
   const Tokenizer t = Small().b.Build();
   const int32_t bos = t.Bos();
