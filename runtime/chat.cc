@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
+#include "runtime/text_stream.h"
 
 namespace gemma {
 
@@ -15,6 +16,22 @@ std::vector<ChatMessage> WithSystem(const std::string& system,
   if (!system.empty()) all.push_back({"system", system, {}});
   all.insert(all.end(), messages.begin(), messages.end());
   return all;
+}
+
+std::vector<int32_t> HistoryTokens(const TextCodec& codec, const std::vector<int32_t>& generated,
+                                   const std::string& content) {
+  auto blank = [&](int32_t id) { return Trim(codec.Decode(id)).empty(); };
+  size_t b = 0, e = generated.size();
+  while (b < e && blank(generated[b])) ++b;
+  while (e > b && blank(generated[e - 1])) --e;
+  const std::vector<int32_t> range(generated.begin() + static_cast<ptrdiff_t>(b),
+                                   generated.begin() + static_cast<ptrdiff_t>(e));
+  // Shown text went through the same UTF-8 clean-up, so compare with it applied.
+  Utf8Holdback clean;
+  std::string text = clean.Push(codec.Decode(range));
+  text += clean.Flush();
+  if (text != content) return {};
+  return range;
 }
 
 Chat::Chat(Session& session, const TextCodec& codec, Sampler& sampler, ChatTemplateOptions options)
@@ -94,9 +111,7 @@ GenerateResult Chat::Reply(const GenerateOptions& options, const TextSink& sink,
   if (reply.content.empty() && result.reason != StopReason::kEndOfTurn) {
     drop_user();  // nothing to keep: as if the turn had not happened
   } else {
-    // Keep the generated ids when they are exactly the history text (no trimming, no stop
-    // string cut): then the cache's copy of the reply stays reusable as it is.
-    if (codec_.Decode(result.answer_tokens) == reply.content) reply.tokens = result.answer_tokens;
+    reply.tokens = HistoryTokens(codec_, result.answer_tokens, reply.content);
     messages_.push_back(std::move(reply));
   }
   st.context_used = session_.Position();
@@ -127,7 +142,7 @@ std::string Chat::ToJson() const {
   for (const ChatMessage& m : messages_) {
     j["messages"].push_back({{"role", m.role}, {"content", m.content}});
   }
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 void Chat::FromJson(std::string_view text) {

@@ -88,6 +88,12 @@ class Chat {
   std::vector<ChatMessage> messages_;  // user and model turns, alternating
 };
 
+// The ids to keep for a reply in the history: the generated answer ids without leading and
+// trailing blank tokens, if they spell exactly `content` (the trimmed, shown answer); empty
+// (re-encode the text) otherwise, e.g. after a stop string cut the text inside a token.
+std::vector<int32_t> HistoryTokens(const TextCodec& codec, const std::vector<int32_t>& generated,
+                                   const std::string& content);
+
 // Messages as they go into the template: the system prompt (if any) first.
 std::vector<ChatMessage> WithSystem(const std::string& system,
                                     const std::vector<ChatMessage>& messages);

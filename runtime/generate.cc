@@ -132,7 +132,8 @@ GenerateResult Generate(Session& session, Sampler& sampler, const TextCodec& cod
       result.reason = StopReason::kCancelled;
       break;
     }
-    const int32_t id = sampler.Sample(logits, session.Tokens());
+    const int32_t id = options.choose ? options.choose(logits, session.Tokens())
+                                      : sampler.Sample(logits, session.Tokens());
     ++result.n_generated;
     const bool end = std::find(end_ids.begin(), end_ids.end(), id) != end_ids.end();
     if (end && !options.ignore_eos) {

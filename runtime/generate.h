@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,9 @@ struct GenerateOptions {
   std::vector<std::string> stop_strings;  // end the answer where one appears (not shown)
   bool ignore_eos = false;                // keep going through end-of-turn tokens
   const std::atomic<bool>* cancel = nullptr;  // checked before every token
+  // Picks the next token instead of the sampler when set (constrained decoding, scripted
+  // tests): gets the logits row and the tokens in the cache.
+  std::function<int32_t(std::span<const float>, std::span<const int32_t>)> choose;
 };
 
 struct GenerateResult {
