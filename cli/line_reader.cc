@@ -2,8 +2,12 @@
 
 #include <histedit.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cwchar>
 
 #include "cli/terminal.h"
 
@@ -14,6 +18,33 @@ namespace {
 // libedit asks a callback for the prompt; there is one reader per process.
 std::string g_prompt;
 char* PromptFn(EditLine*) { return const_cast<char*>(g_prompt.c_str()); }
+
+// libedit's character source. Checking the Ctrl-C flag before every read() means a Ctrl-C
+// that arrived while no read was blocked (say, just as a reply ended) is not lost: it ends
+// this line read like one that interrupts the read itself.
+int GetChar(EditLine*, wchar_t* wc) {
+  std::mbstate_t state{};
+  while (true) {
+    if (Interrupted().load()) {
+      errno = EINTR;
+      return -1;
+    }
+    char c;
+    const ssize_t r = read(STDIN_FILENO, &c, 1);
+    if (r == 0) return 0;
+    if (r < 0) {
+      if (errno == EINTR) continue;  // the flag decides, at the top
+      return -1;
+    }
+    const size_t k = std::mbrtowc(wc, &c, 1, &state);
+    if (k == static_cast<size_t>(-2)) continue;  // the middle of a UTF-8 character
+    if (k == static_cast<size_t>(-1)) {          // not valid in the locale: pass the byte on
+      *wc = static_cast<unsigned char>(c);
+      state = {};
+    }
+    return 1;
+  }
+}
 
 }  // namespace
 
@@ -32,6 +63,7 @@ LineReader::LineReader(std::string history_path) : history_path_(std::move(histo
   // just raise a flag; the interrupted read() makes el_gets() return, and libedit puts the
   // terminal back to its normal mode before it does.
   el_set(el_, EL_SIGNAL, 0);
+  el_set(el_, EL_GETCFN, &GetChar);
   hist_ = history_init();
   if (hist_) {
     HistEvent ev;
@@ -55,7 +87,6 @@ LineReader::~LineReader() {
 
 LineReader::Status LineReader::Read(const std::string& prompt, std::string& line) {
   line.clear();
-  Interrupted().store(false);
   if (!el_) {  // no line editor (should not happen on a terminal): plain stdio
     std::fputs(prompt.c_str(), stdout);
     std::fflush(stdout);

@@ -69,6 +69,7 @@ class Repl {
         return 0;
       }
       if (st == LineReader::Status::kInterrupted) {
+        Interrupted().store(false);
         if (++ctrl_c >= 2) {
           WriteOut("\n");
           return 130;
@@ -90,8 +91,12 @@ class Repl {
       } else {
         Turn([&](const TextSink& sink) { return chat_.Send(input, gen_, sink, &last_); });
       }
-      // A reply stopped with Ctrl-C counts as the first of the two that exit.
-      if (last_.reason == StopReason::kCancelled && Interrupted().load()) ctrl_c = 1;
+      // A reply stopped with Ctrl-C counts as the first of the two that exit; that Ctrl-C is
+      // used up (a later one, even during the reply's last moments, is a new one).
+      if (last_.reason == StopReason::kCancelled) {
+        ctrl_c = 1;
+        Interrupted().store(false);
+      }
       last_.reason = StopReason::kEndOfTurn;
     }
   }
@@ -135,7 +140,6 @@ class Repl {
 
   // Runs one reply, streaming it; reports how it ended.
   void Turn(const std::function<GenerateResult(const TextSink&)>& go) {
-    Interrupted().store(false);
     const Style& s = app_.out;
     bool in_thought = false, any = false, hidden_note = false;
     char last = '\n';
@@ -239,11 +243,11 @@ class Repl {
       Stats();
     } else if (cmd == "/save") {
       if (arg.empty()) Fail("/save needs a file name");
-      std::ofstream out(arg, std::ios::binary);
       const std::string json = chat_.ToJson();
-      if (!out || !out.write(json.data(), static_cast<std::streamsize>(json.size()))) {
-        Fail("{}: cannot write", arg);
-      }
+      std::ofstream out(arg, std::ios::binary);
+      out.write(json.data(), static_cast<std::streamsize>(json.size()));
+      out.close();
+      if (!out) Fail("{}: cannot write", arg);
       WriteOut(fmt::format("(saved {} messages to {})\n", chat_.Messages().size(), arg));
     } else if (cmd == "/load") {
       if (arg.empty()) Fail("/load needs a file name");

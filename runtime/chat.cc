@@ -20,18 +20,14 @@ std::vector<ChatMessage> WithSystem(const std::string& system,
 
 std::vector<int32_t> HistoryTokens(const TextCodec& codec, const std::vector<int32_t>& generated,
                                    const std::string& content) {
-  auto blank = [&](int32_t id) { return Trim(codec.Decode(id)).empty(); };
-  size_t b = 0, e = generated.size();
-  while (b < e && blank(generated[b])) ++b;
-  while (e > b && blank(generated[e - 1])) --e;
-  const std::vector<int32_t> range(generated.begin() + static_cast<ptrdiff_t>(b),
-                                   generated.begin() + static_cast<ptrdiff_t>(e));
-  // Shown text went through the same UTF-8 clean-up, so compare with it applied.
+  // Shown text went through the same UTF-8 clean-up, so compare with it applied. Whitespace
+  // at the edges is compared trimmed: the model's own (blank) tokens stay in its history
+  // rather than making the next turn evaluate the whole reply again.
   Utf8Holdback clean;
-  std::string text = clean.Push(codec.Decode(range));
+  std::string text = clean.Push(codec.Decode(generated));
   text += clean.Flush();
-  if (text != content) return {};
-  return range;
+  if (Trim(text) != content) return {};
+  return generated;
 }
 
 Chat::Chat(Session& session, const TextCodec& codec, Sampler& sampler, ChatTemplateOptions options)
@@ -108,7 +104,8 @@ GenerateResult Chat::Reply(const GenerateOptions& options, const TextSink& sink,
   st.reason = result.reason;
 
   ChatMessage reply{"model", Trim(result.answer), {}};
-  if (reply.content.empty() && result.reason != StopReason::kEndOfTurn) {
+  if (reply.content.empty() &&
+      (result.reason == StopReason::kCancelled || result.reason == StopReason::kContextFull)) {
     drop_user();  // nothing to keep: as if the turn had not happened
   } else {
     reply.tokens = HistoryTokens(codec_, result.answer_tokens, reply.content);

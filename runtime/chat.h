@@ -42,7 +42,7 @@ class Chat {
 
   // Adds the user's message and generates the reply, streaming it through `sink`. The reply
   // (its answer, trimmed, without thinking) joins the history, also when stopped early; a turn
-  // that produced no answer at all (interrupted, context full) leaves the history unchanged.
+  // interrupted or cut by a full context before any answer leaves the history unchanged.
   GenerateResult Send(std::string_view user_text, const GenerateOptions& options,
                       const TextSink& sink, TurnStats* stats = nullptr);
   // Drops the last reply and generates a new one for the same user message. Throws
@@ -88,9 +88,10 @@ class Chat {
   std::vector<ChatMessage> messages_;  // user and model turns, alternating
 };
 
-// The ids to keep for a reply in the history: the generated answer ids without leading and
-// trailing blank tokens, if they spell exactly `content` (the trimmed, shown answer); empty
-// (re-encode the text) otherwise, e.g. after a stop string cut the text inside a token.
+// The ids to keep for a reply in the history: the generated answer ids if they spell
+// `content` (the trimmed, shown answer) up to whitespace at the edges; empty (re-encode the
+// text) otherwise, e.g. after a stop string cut the text inside a token. Keeping the model's
+// own ids is what lets the next turn reuse the cached reply instead of evaluating it again.
 std::vector<int32_t> HistoryTokens(const TextCodec& codec, const std::vector<int32_t>& generated,
                                    const std::string& content);
 

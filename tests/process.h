@@ -62,7 +62,7 @@ inline int ExitCode(int status) {
   return -1;
 }
 
-constexpr int kWaitSeconds = 300;  // a hang guard (sanitizer builds are slow), not a timing
+inline const int kWaitSeconds = std::getenv("GEMMA_TEST_WAIT") ? std::atoi(std::getenv("GEMMA_TEST_WAIT")) : 300;  // a hang guard (sanitizer builds are slow), not a timing
 
 struct RunResult {
   int status = -1;
@@ -220,6 +220,18 @@ class Pty {
     Pump(20);
     exited_ = true;
     return ExitCode(status);
+  }
+
+  // Waits until the line editor has the terminal (canonical mode off). Keys sent before that
+  // go through the kernel's line discipline instead: a Ctrl-D typed ahead, for one, becomes a
+  // NUL byte there.
+  bool WaitForLineEditor() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitSeconds);
+    while (Current().c_lflag & ICANON) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      Pump(5);
+    }
+    return true;
   }
 
   // The terminal's settings now and when the program started.
