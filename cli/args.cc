@@ -45,6 +45,11 @@ developer:
   --dump-logits FILE        with --tokens: write {"tokens":[...],"logits":[[...]]} and exit
   --all-logits              ... for every position instead of the last
   --precision fast|exact    int8 activations (default) or fp32 activations
+  --tokenize TEXT           print the token ids of TEXT as a JSON array (<bos> first); TEXT "-"
+                            reads raw bytes from stdin. Control tokens in TEXT stay text unless
+                            --parse-special; --no-bos omits <bos>
+  --detokenize IDS          print the text of comma-separated ids exactly (control tokens as
+                            their text, no newline added)
 
   -h, --help                this help
   --version                 print the version
@@ -153,6 +158,10 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--tokens") o.tokens = value();
     else if (a == "--dump-logits") o.dump_logits = value();
     else if (a == "--all-logits") o.all_logits = true;
+    else if (a == "--tokenize") o.tokenize = value();
+    else if (a == "--detokenize") o.detokenize = value();
+    else if (a == "--parse-special") o.parse_special = true;
+    else if (a == "--no-bos") o.no_bos = true;
     else if (a == "--precision") {
       const std::string p = value();
       if (p == "exact") o.precision = Precision::kExact;
@@ -173,6 +182,7 @@ Options ParseArgs(int argc, char** argv) {
     Fail("--tokens is the prompt: do not combine it with -p or -f");
   }
   if (!o.dump_logits.empty() && o.tokens.empty()) Fail("--dump-logits needs --tokens");
+  if (o.tokenize && o.detokenize) Fail("--tokenize and --detokenize exclude each other");
   return o;
 }
 

@@ -40,6 +40,8 @@ struct Options {
   std::string dump_logits;  // --dump-logits FILE
   bool all_logits = false;
   Precision precision = Precision::kFast;
+  std::optional<std::string> tokenize, detokenize;  // --tokenize TEXT / --detokenize IDS
+  bool parse_special = false, no_bos = false;
 
   bool help = false, version = false;
 };

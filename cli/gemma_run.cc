@@ -21,8 +21,10 @@
 #include "cli/args.h"
 #include "cli/terminal.h"
 #include "runtime/error.h"
+#include "runtime/gguf.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -42,6 +44,33 @@ void DumpLogits(const std::string& path, const std::vector<int32_t>& tokens,
   }
   fmt::print(f, "]}}\n");
   if (f != stdout && std::fclose(f) != 0) Fail("{}: write failed", path);
+}
+
+// --tokenize / --detokenize: reads only the tokenizer metadata, never the weights.
+int RunTokenizer(const gemma::cli::Options& o) {
+  const gemma::GgufFile file = gemma::GgufFile::Open(o.model);
+  const gemma::Tokenizer tok = gemma::Tokenizer::FromGguf(file);
+  if (o.tokenize) {
+    std::string text = *o.tokenize;
+    if (text == "-") {
+      std::cin >> std::noskipws;
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    }
+    const std::vector<int32_t> ids =
+        tok.Encode(text, {.add_bos = !o.no_bos, .parse_special = o.parse_special});
+    fmt::print("[{}]\n", fmt::join(ids, ","));
+    return 0;
+  }
+  std::vector<int32_t> ids;
+  try {
+    ids = gemma::cli::ParseIds(*o.detokenize);
+  } catch (const gemma::Error&) {
+    Fail("--detokenize: '{}' is not a list of token ids (expected comma-separated integers)",
+         *o.detokenize);
+  }
+  const std::string text = tok.Decode(ids, {.render_special = true});
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
 }
 
 std::string ReadAll(std::istream& in) {
@@ -83,6 +112,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (o.model.empty()) Fail("no model given: use -m FILE.gguf or set GEMMA_MODEL");
+  if (o.tokenize || o.detokenize) return RunTokenizer(o);
   InstallSignalHandlers();
   SetUtf8Locale();
 
@@ -123,7 +153,7 @@ int Main(int argc, char** argv) {
   app.codec = &codec;
   app.sampling = MergeSampling(o, SamplerParams::FromGguf(model.file));
   app.chat.thinking = o.think;
-  app.chat.empty_thought_when_off = EmptyThoughtWhenOff(model.config.Variant());
+  app.chat.empty_thought_when_off = EmptyThoughtWhenOff(codec, model.config.Variant());
   const bool color = o.color == Options::Color::kOn ||
                      (o.color == Options::Color::kAuto && std::getenv("NO_COLOR") == nullptr);
   app.out.on = color && (o.color == Options::Color::kOn || IsTerminal(STDOUT_FILENO));

@@ -9,9 +9,9 @@
 
 namespace gemma {
 
-std::vector<ChatMessage> WithSystem(const std::string& system,
-                                    const std::vector<ChatMessage>& messages) {
-  std::vector<ChatMessage> all;
+std::vector<HistoryMessage> WithSystem(const std::string& system,
+                                    const std::vector<HistoryMessage>& messages) {
+  std::vector<HistoryMessage> all;
   all.reserve(messages.size() + 1);
   if (!system.empty()) all.push_back({"system", system, {}});
   all.insert(all.end(), messages.begin(), messages.end());
@@ -36,7 +36,7 @@ Chat::Chat(Session& session, const TextCodec& codec, Sampler& sampler, ChatTempl
 }
 
 std::vector<int32_t> Chat::Render(bool add_generation_prompt) const {
-  return RenderChat(codec_, WithSystem(system_, messages_), options_, add_generation_prompt);
+  return RenderHistory(codec_, WithSystem(system_, messages_), options_, add_generation_prompt);
 }
 
 std::vector<float> Chat::Sync(const std::vector<int32_t>& tokens, TurnStats* stats,
@@ -103,7 +103,7 @@ GenerateResult Chat::Reply(const GenerateOptions& options, const TextSink& sink,
   st.gen_seconds = result.seconds;
   st.reason = result.reason;
 
-  ChatMessage reply{"model", Trim(result.answer), {}};
+  HistoryMessage reply{"model", Trim(result.answer), {}};
   if (reply.content.empty() &&
       (result.reason == StopReason::kCancelled || result.reason == StopReason::kContextFull)) {
     drop_user();  // nothing to keep: as if the turn had not happened
@@ -136,7 +136,7 @@ std::string Chat::ToJson() const {
   j["system"] = system_;
   j["thinking"] = options_.thinking;
   j["messages"] = nlohmann::json::array();
-  for (const ChatMessage& m : messages_) {
+  for (const HistoryMessage& m : messages_) {
     j["messages"].push_back({{"role", m.role}, {"content", m.content}});
   }
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -165,7 +165,7 @@ void Chat::FromJson(std::string_view text) {
     list = &j["messages"];
   }
   if (!list->is_array()) Fail("\"messages\" should be an array");
-  std::vector<ChatMessage> messages;
+  std::vector<HistoryMessage> messages;
   for (size_t i = 0; i < list->size(); ++i) {
     const nlohmann::json& m = (*list)[i];
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||

@@ -56,7 +56,7 @@ class Chat {
   const std::string& System() const { return system_; }
   void SetThinking(bool on) { options_.thinking = on; }
   bool Thinking() const { return options_.thinking; }
-  const std::vector<ChatMessage>& Messages() const { return messages_; }
+  const std::vector<HistoryMessage>& Messages() const { return messages_; }
 
   // {"system": "...", "thinking": false, "messages": [{"role": "user", "content": "..."}, ...]}
   std::string ToJson() const;
@@ -85,7 +85,7 @@ class Chat {
   Sampler& sampler_;
   ChatTemplateOptions options_;
   std::string system_;
-  std::vector<ChatMessage> messages_;  // user and model turns, alternating
+  std::vector<HistoryMessage> messages_;  // user and model turns, alternating
 };
 
 // The ids to keep for a reply in the history: the generated answer ids if they spell
@@ -96,7 +96,7 @@ std::vector<int32_t> HistoryTokens(const TextCodec& codec, const std::vector<int
                                    const std::string& content);
 
 // Messages as they go into the template: the system prompt (if any) first.
-std::vector<ChatMessage> WithSystem(const std::string& system,
-                                    const std::vector<ChatMessage>& messages);
+std::vector<HistoryMessage> WithSystem(const std::string& system,
+                                    const std::vector<HistoryMessage>& messages);
 
 }  // namespace gemma

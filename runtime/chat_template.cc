@@ -1,6 +1,7 @@
 #include "runtime/chat_template.h"
 
 #include "runtime/error.h"
+#include "tokenizer/chat.h"
 
 namespace gemma {
 
@@ -33,8 +34,8 @@ ChatMarkers ChatMarkers::Find(const TextCodec& codec) {
   return m;
 }
 
-bool EmptyThoughtWhenOff(const std::string& variant) {
-  return variant == "26B-A4B" || variant == "31B";
+bool EmptyThoughtWhenOff(const TextCodec& codec, const std::string& variant) {
+  return ResolveChatFlavor(codec.tokenizer().ChatTemplate(), variant) == ChatFlavor::kLarge;
 }
 
 std::string Trim(std::string_view s) {
@@ -45,7 +46,7 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-std::vector<int32_t> RenderChat(const TextCodec& codec, std::span<const ChatMessage> messages,
+std::vector<int32_t> RenderHistory(const TextCodec& codec, std::span<const HistoryMessage> messages,
                                 const ChatTemplateOptions& options, bool add_generation_prompt) {
   const ChatMarkers m = ChatMarkers::Find(codec);
   const std::vector<int32_t> newline = codec.Encode("\n");
@@ -72,7 +73,7 @@ std::vector<int32_t> RenderChat(const TextCodec& codec, std::span<const ChatMess
     first = has_system ? 1 : 0;
   }
   for (size_t i = first; i < messages.size(); ++i) {
-    const ChatMessage& msg = messages[i];
+    const HistoryMessage& msg = messages[i];
     const bool model = msg.role == "model" || msg.role == "assistant";
     if (!model && msg.role != "user" && msg.role != "system") {
       Fail("chat message {}: unknown role '{}' (expected system, user or model)", i, msg.role);

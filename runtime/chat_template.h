@@ -8,7 +8,9 @@
 // (the template's strip_thinking); the 26B/31B generation prompt with thinking off gets the
 // empty thought channel those models were trained with.
 //
-// STOPGAP for the tokenizer branch's template renderer; the rules above are the template's.
+// tokenizer/chat.h renders the same template from text (EncodeChat); this renders token ids so
+// that replies can keep the ids they were generated as, which is what lets a new turn reuse the
+// cached reply (tests/test_conversation.cc checks both agree on re-encodable conversations).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +22,7 @@
 
 namespace gemma {
 
-struct ChatMessage {
+struct HistoryMessage {
   std::string role;     // "system", "user" or "model" ("assistant" is accepted for model)
   std::string content;  // trimmed text; model text without its thinking
   // The content's ids as generated, when they decode to exactly `content`: rendering them
@@ -40,10 +42,11 @@ struct ChatMarkers {
   static ChatMarkers Find(const TextCodec& codec);
 };
 
-// Whether a model of this variant ("26B-A4B", "31B", ...) expects the empty thought channel.
-bool EmptyThoughtWhenOff(const std::string& variant);
+// Whether the model expects the empty thought channel: what its GGUF chat template does, else
+// what its variant's template does (tokenizer/chat.h ResolveChatFlavor).
+bool EmptyThoughtWhenOff(const TextCodec& codec, const std::string& variant);
 
-std::vector<int32_t> RenderChat(const TextCodec& codec, std::span<const ChatMessage> messages,
+std::vector<int32_t> RenderHistory(const TextCodec& codec, std::span<const HistoryMessage> messages,
                                 const ChatTemplateOptions& options, bool add_generation_prompt);
 
 // Whitespace trimmed at both ends (the template trims message text).

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "runtime/text_stream.h"
+#include "tokenizer/chat.h"
 
 namespace gemma {
 
@@ -19,13 +20,7 @@ const char* StopReasonName(StopReason r) {
 }
 
 std::vector<int32_t> EndOfTurnIds(const TextCodec& codec) {
-  std::vector<int32_t> ids;
-  for (int32_t id : {codec.eos_id(), codec.Find("<eos>"), codec.Find("<turn|>")}) {
-    if (id != TextCodec::kNone && std::find(ids.begin(), ids.end(), id) == ids.end()) {
-      ids.push_back(id);
-    }
-  }
-  return ids;
+  return StopTokens(codec.tokenizer());
 }
 
 namespace {

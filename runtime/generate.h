@@ -49,8 +49,8 @@ struct GenerateResult {
   StopReason reason = StopReason::kEndOfTurn;
 };
 
-// The ids that end a turn: <eos> and <turn|> (spec/tokenizer.md §4: use the set, not the
-// eos key, which some files set to either).
+// The ids that end a turn: <turn|>, <eos> and <|tool_response> (tokenizer/chat.h StopTokens;
+// spec/tokenizer.md §4: use the set, not the eos key, which some files set to either).
 std::vector<int32_t> EndOfTurnIds(const TextCodec& codec);
 
 // Generates from `logits`, the row of the last token already in `session`. The sampled tokens

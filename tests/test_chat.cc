@@ -1,248 +1,129 @@
-// The chat pieces in-process: streaming text clean-up, the Gemma 4 template, and Chat's cache
-// handling (reuse across turns, thinking dropped from the history and from the cache).
+// Chat template rendering against tests/data/tokenizer/chat_cases.json. The expected strings come
+// from spec/tokenizer.md §4 (rendered there from Google's templates with @huggingface/jinja) and
+// from the template's rules; scripts/tokref/check_chat_cases.mjs re-renders all of them from the
+// real template files when those are at hand.
 #include <catch2/catch.hpp>
 
-#include "runtime/chat.h"
-#include "runtime/model.h"
-#include "runtime/text_stream.h"
-#include "test_util.h"
+#include <string>
+#include <vector>
 
-using namespace gemma;
+#include "runtime/error.h"
+#include "tokenizer/chat.h"
+#include "tokenizer_test_util.h"
 
+namespace gemma {
 namespace {
 
-struct Fixture {
-  Model model = Model::Load(test::SynthModel("tiny", "Q8_0"));
-  TextCodec codec = TextCodec::FromGguf(model.file);
-  Session session{model, {}};
-  Sampler sampler{[] {
-    SamplerParams p;
-    p.temp = 0.0f;
-    return p;
-  }()};
+using nlohmann::json;
+
+struct ChatCase {
+  std::string name, source, expected;
+  std::vector<ChatMessage> messages;
+  ChatOptions options;
 };
 
-// A scripted model: replies with `script` token by token, whatever the logits say.
-GenerateOptions Scripted(const std::vector<int32_t>& script) {
-  GenerateOptions g;
-  auto at = std::make_shared<size_t>(0);
-  g.choose = [script, at](std::span<const float>, std::span<const int32_t>) {
-    const int32_t id = script[std::min(*at, script.size() - 1)];
-    ++*at;
-    return id;
-  };
-  return g;
-}
-
-std::vector<int32_t> Concat(std::initializer_list<std::vector<int32_t>> parts) {
-  std::vector<int32_t> out;
-  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+std::vector<ChatCase> ChatCases() {
+  const json cases = test::ReadJson(test::DataPath("tokenizer/chat_cases.json"));
+  std::vector<ChatCase> out;
+  for (const json& c : cases) {
+    ChatCase cc;
+    cc.name = c.at("name").get<std::string>();
+    cc.source = c.at("source").get<std::string>();
+    cc.expected = c.at("expected").get<std::string>();
+    for (const json& m : c.at("messages")) {
+      cc.messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>(),
+                             m.value("reasoning", "")});
+    }
+    const std::string flavor = c.at("flavor").get<std::string>();
+    REQUIRE((flavor == "small" || flavor == "large"));
+    cc.options.flavor = flavor == "large" ? ChatFlavor::kLarge : ChatFlavor::kSmall;
+    cc.options.thinking = c.at("thinking").get<bool>();
+    cc.options.add_generation_prompt = c.value("add_generation_prompt", true);
+    out.push_back(std::move(cc));
+  }
   return out;
 }
 
-}  // namespace
-
-TEST_CASE("UTF-8 holdback shows whole characters only and replaces ill-formed bytes", "[chat]") {
-  Utf8Holdback h;
-  CHECK(h.Push("a\xc3") == "a");  // é cut after its first byte
-  CHECK(h.Push("\xa9z") == "\xc3\xa9z");
-  CHECK(h.Push("\xf0\x9f") == "");
-  CHECK(h.Push("\x98") == "");
-  CHECK(h.Push("\x80!") == "\xf0\x9f\x98\x80!");
-  CHECK(h.Push("\xff") == "\xef\xbf\xbd");        // never valid
-  CHECK(h.Push("\xc3(") == "\xef\xbf\xbd(");      // a lead byte cut short
-  CHECK(h.Push("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
-  CHECK(h.Push("\xe2\x82") == "");
-  CHECK(h.Flush() == "\xef\xbf\xbd");  // the stream ended inside a character
-  CHECK(h.Flush().empty());
-}
-
-TEST_CASE("stop strings are found across pieces and never shown", "[chat]") {
-  StopMatcher m({"</end>", "STOP"});
-  CHECK(m.Push("hello <") == "hello ");
-  CHECK(m.Push("/en") == "");
-  CHECK(m.Push("x") == "</enx");
-  CHECK(m.Push(" ST") == " ");
-  CHECK(m.Push("OP more") == "");
-  CHECK(m.Stopped());
-  CHECK(m.Push("ignored").empty());
-  CHECK(m.Flush().empty());
-  StopMatcher none({});
-  CHECK(none.Push("a</") == "a</");
-  StopMatcher tail({"xyz"});
-  CHECK(tail.Push("abcx") == "abc");
-  CHECK(tail.Flush() == "x");
-}
-
-TEST_CASE("the text codec round-trips text and knows the special tokens", "[chat]") {
-  Fixture f;
-  for (const std::string s : {"Hello world", "  two spaces\nand a newline", "caf\xc3\xa9 \xf0\x9f\x98\x80",
-                              "<turn|> stays text", ""}) {
-    const std::vector<int32_t> ids = f.codec.Encode(s);
-    CHECK(f.codec.Decode(ids) == s);
-    for (int32_t id : ids) CHECK(id != f.codec.Find("<turn|>"));
+TEST_CASE("Chat rendering matches the Gemma 4 templates", "[chat]") {
+  const std::vector<ChatCase> cases = ChatCases();
+  REQUIRE(cases.size() >= 20);
+  for (const ChatCase& c : cases) {
+    INFO(c.name << " (" << c.source << ")");
+    const RenderedChat r = RenderChat(c.messages, c.options);
+    CHECK(r.text == c.expected);
+    // The message ranges point at message text only, never at template markup.
+    for (const TextRange& range : r.message_text) {
+      const std::string_view part = std::string_view(r.text).substr(range.begin, range.end - range.begin);
+      CHECK(part.find("<|turn>") == std::string_view::npos);
+      CHECK(part.find("<turn|>") == std::string_view::npos);
+    }
   }
-  CHECK(f.codec.bos_id() == 2);
-  CHECK(f.codec.Find("<|turn>") != TextCodec::kNone);
-  CHECK(f.codec.Decode(f.codec.Find("<|turn>")).empty());            // control: not printed
-  CHECK(f.codec.Decode(f.codec.Find("<|channel>")) == "<|channel>");  // visible marker
-  CHECK(EndOfTurnIds(f.codec).size() == 2);
 }
 
-TEST_CASE("the chat template renders Gemma 4's turns", "[chat]") {
-  Fixture f;
-  const ChatMarkers m = ChatMarkers::Find(f.codec);
-  auto enc = [&](const std::string& s) { return f.codec.Encode(s); };
-  const std::vector<int32_t> nl = enc("\n");
-  const std::vector<ChatMessage> msgs = {{"system", " Be brief. ", {}},
-                                         {"user", "Hi\n", {}},
-                                         {"model", "Hello!", {}},
-                                         {"user", "How are you?", {}}};
-  const std::vector<int32_t> got = RenderChat(f.codec, msgs, {}, true);
-  const std::vector<int32_t> want = Concat({{m.bos, m.turn_open}, enc("system\n"), enc("Be brief."),
-                                            {m.turn_close}, nl, {m.turn_open}, enc("user\n"), enc("Hi"),
-                                            {m.turn_close}, nl, {m.turn_open}, enc("model\n"), enc("Hello!"),
-                                            {m.turn_close}, nl, {m.turn_open}, enc("user\n"),
-                                            enc("How are you?"), {m.turn_close}, nl, {m.turn_open},
-                                            enc("model\n")});
-  CHECK(got == want);
-  // Thinking on: a system turn opening with <|think|>, even without a system prompt.
-  ChatTemplateOptions think;
-  think.thinking = true;
-  const std::vector<ChatMessage> user = {{"user", "Hi", {}}};
-  CHECK(RenderChat(f.codec, user, think, true) ==
-        Concat({{m.bos, m.turn_open}, enc("system\n"), {m.think}, nl, {m.turn_close}, nl,
-                {m.turn_open}, enc("user\n"), enc("Hi"), {m.turn_close}, nl, {m.turn_open},
-                enc("model\n")}));
-  // 26B/31B without thinking: the empty thought channel after the generation prompt.
-  ChatTemplateOptions big;
-  big.empty_thought_when_off = true;
-  const std::vector<int32_t> b = RenderChat(f.codec, user, big, true);
-  CHECK(b == Concat({RenderChat(f.codec, user, {}, true), {m.channel_open}, enc("thought\n"),
-                     {m.channel_close}}));
-  CHECK(EmptyThoughtWhenOff("31B"));
-  CHECK(EmptyThoughtWhenOff("26B-A4B"));
-  CHECK(!EmptyThoughtWhenOff("E2B"));
-  const std::vector<ChatMessage> bad = {{"robot", "x", {}}};
-  CHECK_THROWS_WITH(RenderChat(f.codec, bad, {}, true), Catch::Contains("unknown role"));
+TEST_CASE("Chat prompts tokenize like their rendered text", "[chat][real]") {
+  // With no control-token look-alikes in the messages, protecting message text changes nothing.
+  const Tokenizer& t = test::RealTokenizer();
+  for (const ChatCase& c : ChatCases()) {
+    INFO(c.name);
+    const std::vector<int32_t> ids = EncodeChat(t, c.messages, c.options);
+    CHECK(ids == t.Encode(c.expected, {.add_bos = true, .parse_special = true}));
+    CHECK(ids.front() == t.Bos());
+    CHECK(std::count(ids.begin(), ids.end(), t.Bos()) == 1);
+    CHECK(t.Decode(ids, {.render_special = true}) == c.expected);
+  }
 }
 
-TEST_CASE("a turn evaluates only what the cache lacks; the cache holds the rendered history", "[chat]") {
-  Fixture f;
-  Chat chat(f.session, f.codec, f.sampler);
-  GenerateOptions g;
-  g.max_tokens = 10;
-  TurnStats s1, s2, s3;
-  chat.Send("First message, with some words in it", g, nullptr, &s1);
-  CHECK(s1.reused == 0);
-  CHECK(s1.evaluated == s1.prompt_tokens);
-  chat.Send("Second", g, nullptr, &s2);
-  // Everything of turn one except the reply's last (never evaluated) token was reused.
-  CHECK(s2.reused >= s1.context_used);
-  CHECK(s2.evaluated == s2.prompt_tokens - s2.reused);
-  // The cache is exactly the conversation as rendered, plus the reply being generated.
-  const std::vector<int32_t> history = chat.Render(false);
-  const std::vector<int32_t>& cache = f.session.Tokens();
-  REQUIRE(cache.size() >= history.size() - 3);
-  // Regenerating re-evaluates one token.
-  chat.Regenerate(g, nullptr, &s3);
-  CHECK(s3.evaluated == 1);
-  CHECK(chat.Messages().size() == 4);
-  // Clear keeps nothing of the conversation but the cache prefix (<bos>...) is reused.
-  chat.Clear();
-  TurnStats s4;
-  chat.Send("Hi", g, nullptr, &s4);
-  CHECK(s4.reused >= 1);
-  CHECK(chat.Messages().size() == 2);
+TEST_CASE("strip_thinking and trim behave like the template's", "[chat]") {
+  CHECK(StripThinking("a<|channel>x<channel|>b") == "ab");
+  CHECK(StripThinking("<|channel>thought\n...\n<channel|>\n\nAnswer") == "Answer");
+  CHECK(StripThinking("a<channel|>b") == "ab");  // a stray close tag vanishes
+  CHECK(StripThinking("a<|channel>never closed") == "a");
+  CHECK(StripThinking("  plain  ") == "plain");
+  CHECK(TrimSpace(" \t\r\n\v\f x y \xC2\xA0\xE3\x80\x80") == "x y");
+  CHECK(TrimSpace("\xE2\x80\xA8x\xE2\x80\x89") == "x");
+  // Only one of Python's strip / JavaScript's trim removes these: kept.
+  CHECK(TrimSpace("\xEF\xBB\xBFx") == "\xEF\xBB\xBFx");
+  CHECK(TrimSpace("x\xC2\x85") == "x\xC2\x85");
+  CHECK(TrimSpace("   ").empty());
+  CHECK(TrimSpace("\xFF ") == "\xFF");
 }
 
-TEST_CASE("thinking is shown apart and dropped from the history and the cache", "[chat]") {
-  Fixture f;
-  const ChatMarkers m = ChatMarkers::Find(f.codec);
-  Chat chat(f.session, f.codec, f.sampler);
-  chat.SetThinking(true);
-  const std::vector<int32_t> thought = f.codec.Encode("let me think");
-  const std::vector<int32_t> answer = f.codec.Encode("The answer");
-  const std::vector<int32_t> script =
-      Concat({{m.channel_open}, f.codec.Encode("thought\n"), thought, {m.channel_close}, answer,
-              {m.turn_close}});
-  std::string shown_thought, shown_answer;
-  TurnStats s1;
-  const GenerateResult r = chat.Send("Question?", Scripted(script), [&](TextKind k, std::string_view t) {
-    (k == TextKind::kThinking ? shown_thought : shown_answer) += t;
-  }, &s1);
-  CHECK(r.reason == StopReason::kEndOfTurn);
-  CHECK(shown_thought == "let me think");
-  CHECK(shown_answer == "The answer");
-  CHECK(r.thinking == "let me think");
-  CHECK(r.answer_tokens == answer);
-  REQUIRE(chat.Messages().size() == 2);
-  CHECK(chat.Messages()[1].content == "The answer");
-  CHECK(chat.Messages()[1].tokens == answer);
-
-  // The cache held the thought; the next turn replaces the reply by its history form: it
-  // rewinds to where the reply started, and afterwards the cache is the rendered history.
-  const int64_t reply_start = s1.prompt_tokens;
-  GenerateOptions g = Scripted({m.turn_close});
-  TurnStats s2;
-  chat.Send("Next", g, nullptr, &s2);
-  CHECK(s2.reused == reply_start);
-  const std::vector<int32_t> rendered = chat.Render(false);
-  // History now: ... <|turn>model\nThe answer<turn|>\n<|turn>user\nNext<turn|>\n... with an
-  // empty second reply; the cache holds the prompt of that reply.
-  const std::vector<int32_t> prompt2 = RenderChat(f.codec, WithSystem("", {chat.Messages()[0], chat.Messages()[1], chat.Messages()[2]}),
-                                                  [] { ChatTemplateOptions o; o.thinking = true; return o; }(), true);
-  CHECK(f.session.Tokens() == prompt2);
-  CHECK(std::search(f.session.Tokens().begin(), f.session.Tokens().end(), thought.begin(), thought.end()) ==
-        f.session.Tokens().end());
-  CHECK(rendered.size() > prompt2.size());
+TEST_CASE("Chat rejects roles it cannot render", "[chat]") {
+  const std::vector<ChatMessage> tool = {{"user", "Hi", ""}, {"tool", "42", ""}};
+  CHECK_THROWS_AS(RenderChat(tool, {}), Error);
+  const std::vector<ChatMessage> odd = {{"narrator\n", "x", ""}};
+  try {
+    RenderChat(odd, {});
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("narrator\\n") != std::string::npos);
+  }
 }
 
-TEST_CASE("conversations save to JSON and load back; bad files get one clear error", "[chat]") {
-  Fixture f;
-  Chat chat(f.session, f.codec, f.sampler);
-  chat.SetSystem("  Sys  ");
-  chat.FromJson(R"({"system":"S","thinking":true,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]})");
-  CHECK(chat.System() == "S");
-  CHECK(chat.Thinking());
-  REQUIRE(chat.Messages().size() == 2);
-  CHECK(chat.Messages()[1].role == "model");
-  Chat other(f.session, f.codec, f.sampler);
-  other.FromJson(chat.ToJson());
-  CHECK(other.ToJson() == chat.ToJson());
-  // A bare list with a leading system message works too.
-  other.FromJson(R"([{"role":"system","content":"X"},{"role":"user","content":"y"}])");
-  CHECK(other.System() == "X");
-  CHECK(other.Messages().size() == 1);
-  CHECK_THROWS_WITH(other.FromJson("{"), Catch::Contains("not valid JSON"));
-  CHECK_THROWS_WITH(other.FromJson(R"({"messages":[{"role":"user"}]})"), Catch::Contains("message 0"));
-  CHECK_THROWS_WITH(other.FromJson(R"({"messages":[{"role":"bot","content":"x"}]})"),
-                    Catch::Contains("unknown role"));
-  CHECK(other.Messages().size() == 1);  // unchanged by the failed loads
-  // Regenerating with nothing to answer is an error, not a crash.
-  Chat empty(f.session, f.codec, f.sampler);
-  CHECK_THROWS_WITH(empty.Regenerate({}, nullptr), Catch::Contains("nothing to regenerate"));
+TEST_CASE("Chat flavour from the template, else from the model variant", "[chat]") {
+  // Generation-prompt blocks written the way Gemma 4 templates write them.
+  const std::string large =
+      "{{- bos_token -}}...{%- if add_generation_prompt -%}{{- '<|turn>model\\n' -}}"
+      "{%- if not enable_thinking -%}{{- '<|channel>thought\\n<channel|>' -}}{%- endif -%}"
+      "{%- endif -%}";
+  const std::string small =
+      "{{- bos_token -}}...{{- '<|channel>thought\\n' + thinking_text + '\\n<channel|>' -}}"
+      "{%- if add_generation_prompt -%}{{- '<|turn>model\\n' -}}{%- endif -%}";
+  CHECK(ChatFlavorFromTemplate(large) == ChatFlavor::kLarge);
+  CHECK(ChatFlavorFromTemplate(small) == ChatFlavor::kSmall);
+  CHECK(ChatFlavorFromTemplate("{{ bos_token }}<start_of_turn>user") == std::nullopt);
+  CHECK(ChatFlavorFromTemplate("") == std::nullopt);
+  CHECK(ChatFlavorFromVariant("E2B") == ChatFlavor::kSmall);
+  CHECK(ChatFlavorFromVariant("E4B") == ChatFlavor::kSmall);
+  CHECK(ChatFlavorFromVariant("26B-A4B") == ChatFlavor::kLarge);
+  CHECK(ChatFlavorFromVariant("31B") == ChatFlavor::kLarge);
+  CHECK(ChatFlavorFromVariant("custom") == std::nullopt);
+  // The template wins over the variant; without either, the E-model flavour.
+  CHECK(ResolveChatFlavor(small, "31B") == ChatFlavor::kSmall);
+  CHECK(ResolveChatFlavor(large, "E2B") == ChatFlavor::kLarge);
+  CHECK(ResolveChatFlavor("", "31B") == ChatFlavor::kLarge);
+  CHECK(ResolveChatFlavor("", "custom") == ChatFlavor::kSmall);
 }
 
-TEST_CASE("a message that does not fit leaves the conversation as it was", "[chat]") {
-  Fixture f;
-  SessionOptions small;
-  small.n_ctx = 24;
-  Session session(f.model, small);
-  Chat chat(session, f.codec, f.sampler);
-  GenerateOptions g;
-  g.max_tokens = 2;
-  chat.Send("Hi", g, nullptr);
-  REQUIRE(chat.Messages().size() == 2);
-  CHECK_THROWS_WITH(chat.Send("a message far too long for a context of twenty-four tokens", g, nullptr),
-                    Catch::StartsWith("context full"));
-  CHECK(chat.Messages().size() == 2);
-  // Generation that runs into the end of the context stops cleanly.
-  g.max_tokens = -1;
-  g.ignore_eos = true;
-  chat.Clear();
-  TurnStats st;
-  const GenerateResult r = chat.Send("Hi", g, nullptr, &st);
-  CHECK(r.reason == StopReason::kContextFull);
-  CHECK(st.context_used == 24);
-}
+}  // namespace
+}  // namespace gemma
