@@ -1,6 +1,7 @@
 // K-quant formats (Q4_K, Q5_K, Q6_K): hand-built blocks decode to known values, round trips stay
 // within the format's step, and encoder and decoder agree bit for bit with llama.cpp's ggml
-// (tests/data/ggml_quant_blocks.bin, made by tests/tools/ggml_quant_fixture.cc).
+// (tests/data/ggml_quant_blocks.bin, made by tests/tools/ggml_quant_fixture.cc); the synthetic
+// K-quant mixes pick llama-quantize's types.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "quant/kquants.h"
 #include "quant/quantize.h"
 #include "quant/types.h"
+#include "runtime/gguf.h"
 #include "test_util.h"
 
 using namespace gemma;
@@ -200,5 +202,44 @@ TEST_CASE("K-quant all-zero blocks encode to zero", "[quant][kquant]") {
     QuantizeRow(t, x.data(), 512, q.data());
     DequantizeRow(t, q.data(), 512, y.data());
     for (float v : y) CHECK(v == 0.0f);
+  }
+}
+
+TEST_CASE("synthetic K-quant mixes follow llama-quantize's per-tensor choices", "[quant][kquant]") {
+  // E2B's 35 layers (the choices depend on the layer index) at toy widths.
+  const std::vector<std::string> sets = {"n_embd=256", "n_head=8", "head_dim_swa=32",
+                                         "head_dim_full=64", "ffn=256", "n_vocab=512"};
+  // Layers whose attn_v and ffn_down get more bits in the _M mixes (use_more_bits, n = 35).
+  auto more_bits = [](int i) { return i < 4 || i >= 30 || (i - 4) % 3 == 2; };
+  const struct {
+    const char* mix;
+    GgmlType base;
+    uint32_t file_type;
+  } mixes[] = {{"Q4_K_M", GgmlType::Q4_K, 15}, {"Q5_K_M", GgmlType::Q5_K, 17},
+               {"Q6_K", GgmlType::Q6_K, 18}};
+  for (const auto& m : mixes) {
+    INFO(m.mix);
+    const GgufFile f = GgufFile::Open(test::SynthModel("e2b", m.mix, sets));
+    CHECK(f.Find("general.file_type")->AsInt() == m.file_type);
+    auto type_of = [&](const std::string& name) { return f.FindTensor(name)->type; };
+    const bool m_mix = m.file_type != 18;
+    CHECK(type_of("token_embd.weight") == GgmlType::Q6_K);
+    CHECK(type_of("per_layer_token_embd.weight") == GgmlType::Q6_K);
+    CHECK(type_of("per_layer_model_proj.weight") == GgmlType::F16);
+    CHECK(type_of("output_norm.weight") == GgmlType::F32);
+    for (int l = 0; l < 35; ++l) {
+      INFO("layer " << l);
+      const std::string b = "blk." + std::to_string(l) + ".";
+      const GgmlType bumped = m_mix && more_bits(l) ? GgmlType::Q6_K : m.base;
+      CHECK(type_of(b + "attn_v.weight") == bumped);
+      CHECK(type_of(b + "ffn_down.weight") == bumped);
+      CHECK(type_of(b + "attn_q.weight") == m.base);
+      CHECK(type_of(b + "attn_k.weight") == m.base);
+      CHECK(type_of(b + "attn_output.weight") == m.base);
+      CHECK(type_of(b + "ffn_gate.weight") == m.base);
+      CHECK(type_of(b + "ffn_up.weight") == m.base);
+      CHECK(type_of(b + "inp_gate.weight") == m.base);
+      CHECK(type_of(b + "attn_norm.weight") == GgmlType::F32);
+    }
   }
 }
