@@ -12,6 +12,9 @@
 //   Load(rows, block)          reads the block header of each row
 //   Codes<S>(lo, hi)           elements 0-15 and 16-31 of sub-block S, S = 0, 1, ... in order
 //   Scale<S>()                 the float factor of sub-block S (per row, in its chunk)
+// Structs holding vectors declare their constructor: GCC compiles implicit constructors
+// without the target pragma of the Highway region, and then cannot inline the vectors'
+// constructors into them (seen on NEON).
 #if defined(GEMMA_KERNELS_INT8_FORMATS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef GEMMA_KERNELS_INT8_FORMATS_INL_H_
 #undef GEMMA_KERNELS_INT8_FORMATS_INL_H_
@@ -94,11 +97,13 @@ struct Q4_0Decoder {
   VU8 qs;
   VF32 d;
 
+  HWY_INLINE Q4_0Decoder() {}  // explicit: see the note on constructors at the top
+
   HWY_INLINE void Load(const uint8_t* const* row_ptrs, size_t block) {
     rows = row_ptrs;
     const size_t off = block * kBlockBytes;
     qs = LoadRows(DU8(), rows, off + 2);
-    d = LoadRowHalfScales(DF32(), rows, off);
+    d = ChunkHalfToF32<0>(LoadRows(DU8(), rows, off));
   }
   // Byte j holds element j (low nibble) and j + 16 (high nibble).
   template <size_t S>
@@ -121,10 +126,12 @@ struct Q8_0Decoder {
   size_t off;
   VF32 d;
 
+  HWY_INLINE Q8_0Decoder() {}
+
   HWY_INLINE void Load(const uint8_t* const* row_ptrs, size_t block) {
     rows = row_ptrs;
     off = block * kBlockBytes;
-    d = LoadRowHalfScales(DF32(), rows, off);
+    d = ChunkHalfToF32<0>(LoadRows(DU8(), rows, off));
   }
   template <size_t S>
   HWY_INLINE void Codes(VU8& lo, VU8& hi) {
@@ -176,14 +183,14 @@ struct ScaleMinDecoder {
   VU8 q0, q1;    // nibbles of elements 0-15 and 16-31 of the current sub-block pair
   VU8 qh0, qh1;  // high bits of elements 0-15 and 16-31 (Q5_K)
 
+  HWY_INLINE ScaleMinDecoder() {}
+
   HWY_INLINE void Load(const uint8_t* const* row_ptrs, size_t block) {
     rows = row_ptrs;
     off = block * kBlockBytes;
     const VU8 header = LoadRows(DU8(), rows, off);
-    const VI32 d_dmin = hn::Broadcast<0>(hn::BitCast(DI32(), header));
-    d = HalfBitsToF32(DF32(), hn::And(d_dmin, hn::Set(DI32(), 0xffff)));
-    dmin = HalfBitsToF32(
-        DF32(), hn::BitCast(DI32(), hn::ShiftRight<16>(hn::BitCast(DU32(), d_dmin))));
+    d = ChunkHalfToF32<0>(header);
+    dmin = ChunkHalfToF32<1>(header);
     scales_mins = UnpackKScalesVec(header);
     if constexpr (kHighBits) {
       qh0 = LoadRows(DU8(), rows, off + 16);
@@ -219,8 +226,6 @@ struct ScaleMinDecoder {
     m1 = hn::Mul(hn::ConvertTo(DF32(), hn::BitCast(DI32(), hn::TableLookupBytesOr0(scales_mins, Dup16(kMins47)))), dmin);
   }
 
- private:
-  using DU32 = hn::RepartitionToWide<hn::RepartitionToWide<DU8>>;
 };
 
 using Q4_KDecoder = ScaleMinDecoder<sizeof(BlockQ4_K), 16, false>;
@@ -244,11 +249,13 @@ struct Q6_KDecoder {
   VU8 ql[4];  // ql bytes 0-15, 16-31, 32-47, 48-63 of the current half
   VU8 qh0, qh1;
 
+  HWY_INLINE Q6_KDecoder() {}
+
   HWY_INLINE void Load(const uint8_t* const* row_ptrs, size_t block) {
     rows = row_ptrs;
     off = block * kBlockBytes;
     scales = LoadRows(DU8(), rows, off + 192);
-    d = LoadRowHalfScales(DF32(), rows, off + 208);
+    d = ChunkHalfToF32<7>(LoadRows(DU8(), rows, off + 194));  // 16 bytes ending with d
   }
   template <size_t S>
   HWY_INLINE void Codes(VU8& lo, VU8& hi) {

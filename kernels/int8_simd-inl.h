@@ -234,16 +234,26 @@ HWY_INLINE hn::Vec<DF> HalfBitsToF32(DF df, hn::Vec<hn::RebindToSigned<DF>> bits
   return hn::PromoteTo(df, hn::BitCast(df16, hn::DemoteTo(du16, bits)));
 }
 
-// Per-row float scales stored as fp16 at rows[c] + offset, broadcast to row c's chunk.
-template <class DF>
-HWY_INLINE hn::Vec<DF> LoadRowHalfScales(DF df, const uint8_t* const* rows, size_t offset) {
-  const hn::RebindToSigned<DF> di;
-  alignas(64) int32_t bits[hn::MaxLanes(DF())];
-  for (size_t c = 0; c < hn::MaxLanes(DF()) / 4; ++c) {
-    const int32_t h = static_cast<int32_t>(LoadU16(rows[c] + offset));
-    for (size_t k = 0; k < 4; ++k) bits[4 * c + k] = h;
-  }
-  return HalfBitsToF32(df, hn::Load(di, bits));
+// The fp16 number in bytes 2*kWord, 2*kWord+1 of every 128-bit chunk of v (loaded with
+// LoadRows: one row per chunk), as float in all four lanes of that chunk.
+template <int kWord>
+HWY_INLINE VF32 ChunkHalfToF32(VU8 v) {
+#if HWY_TARGET <= HWY_AVX3
+  // One word permute puts the four rows' scales, each repeated 4 times, into 16 halves.
+  const __m512i idx = _mm512_set_epi16(
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 24 + kWord, 24 + kWord, 24 + kWord,
+      24 + kWord, 16 + kWord, 16 + kWord, 16 + kWord, 16 + kWord, 8 + kWord, 8 + kWord, 8 + kWord,
+      8 + kWord, kWord, kWord, kWord, kWord);
+  const __m512i halves = _mm512_permutexvar_epi16(idx, v.raw);
+  return VF32{_mm512_cvtph_ps(_mm512_castsi512_si256(halves))};
+#else
+  const DI32 di;
+  const VI32 word = hn::BitCast(di, v);
+  const VI32 bits = kWord % 2 == 0
+                        ? hn::And(word, hn::Set(di, 0xffff))
+                        : hn::BitCast(di, hn::ShiftRight<16>(hn::BitCast(hn::RebindToUnsigned<DI32>(), word)));
+  return HalfBitsToF32(DF32(), hn::Broadcast<kWord / 2>(bits));
+#endif
 }
 
 #endif  // GEMMA_INT8_SIMD

@@ -30,7 +30,7 @@ namespace {
 
 constexpr size_t kL2Budget = 256 * 1024;  // bytes of weights, and of activations, per task
 constexpr size_t kRowAlign = 16;          // tasks start at multiples of the widest row tile
-constexpr size_t kTokenAlign = 6;         // and of the widest token tile
+constexpr size_t kTokenAlign = 12;        // and of the widest token tile
 
 size_t Clamp(size_t v, size_t lo, size_t hi) { return std::max(lo, std::min(v, hi)); }
 

@@ -1,6 +1,8 @@
 // Float matmul kernels, compiled for every Highway target: F32/F16/BF16 weights (converted to
 // f32 in registers) times f32 activations, and the fused GeGLU epilogue. Precision::kExact
 // of integer formats also lands here, on rows decoded by the scalar reference decoder.
+#include "kernels/hwy_fixed_targets.h"  // before foreach_target.h
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul_float.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -1,4 +1,6 @@
 // Int8 matmul kernels for Q4_0 and Q8_0 (32-element blocks with an fp16 scale) weights, compiled for every Highway target.
+#include "kernels/hwy_fixed_targets.h"  // before foreach_target.h
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul_q4_0.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

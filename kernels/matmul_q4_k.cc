@@ -1,4 +1,6 @@
 // Int8 matmul kernels for Q4_K and Q5_K (256-element blocks, 6-bit scales and mins) weights, compiled for every Highway target.
+#include "kernels/hwy_fixed_targets.h"  // before foreach_target.h
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul_q4_k.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -1,4 +1,6 @@
 // Int8 matmul kernels for Q6_K (256-element blocks, int8 scale per 16 elements) weights, compiled for every Highway target.
+#include "kernels/hwy_fixed_targets.h"  // before foreach_target.h
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul_q6_k.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -24,6 +24,9 @@ struct Q8Activations {
   AlignedBuffer<float> scale;   // [n_tokens][blocks]: the Q8 scale d
   AlignedBuffer<float> sum;     // [n_tokens][blocks]: d * sum(q), for the K-quant mins
   AlignedBuffer<int32_t> bias;  // [n_tokens][blocks][bias_lanes]
+  // The same corrections summed per block half: [n_tokens][blocks][2] (lo half, hi half),
+  // for kernels whose lanes are rows rather than element groups (AVX-512 GEMM).
+  AlignedBuffer<int32_t> bias_half;
 
   void Resize(size_t tokens, size_t columns, size_t lanes) {
     n_tokens = tokens;
@@ -34,11 +37,13 @@ struct Q8Activations {
     scale.Resize(tokens * blocks);
     sum.Resize(tokens * blocks);
     bias.Resize(tokens * blocks * lanes);
+    bias_half.Resize(tokens * blocks * 2);
   }
   const int8_t* Q(size_t t) const { return q.data() + t * cols; }
   const float* Scale(size_t t) const { return scale.data() + t * blocks; }
   const float* Sum(size_t t) const { return sum.data() + t * blocks; }
   const int32_t* Bias(size_t t) const { return bias.data() + t * blocks * bias_lanes; }
+  const int32_t* BiasHalf(size_t t) const { return bias_half.data() + t * blocks * 2; }
 };
 
 }  // namespace gemma
