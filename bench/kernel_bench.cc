@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "bench/membw.h"
+#include "hwy/highway.h"
 #include "kernels/matmul.h"
 #include "kernels/parallel.h"
 #include "quant/quantize.h"
 #include "quant/types.h"
-#include "hwy/highway.h"
 
 namespace {
 
@@ -57,10 +57,9 @@ struct BigBuffer {
 };
 
 struct Options {
-  std::vector<gemma::GgmlType> types = {gemma::GgmlType::Q4_0, gemma::GgmlType::Q8_0,
-                                        gemma::GgmlType::Q4_K, gemma::GgmlType::Q5_K,
-                                        gemma::GgmlType::Q6_K, gemma::GgmlType::BF16,
-                                        gemma::GgmlType::F16};
+  std::vector<gemma::GgmlType> types = {
+      gemma::GgmlType::Q4_0, gemma::GgmlType::Q8_0, gemma::GgmlType::Q4_K, gemma::GgmlType::Q5_K,
+      gemma::GgmlType::Q6_K, gemma::GgmlType::BF16, gemma::GgmlType::F16};
   std::vector<int> threads = {1, 2};
   int reps = 5;
   size_t tokens = 512;
@@ -101,8 +100,13 @@ struct WeightSet {
   size_t rows, cols, row_bytes, matrix_bytes, copies;
   BigBuffer buf;
   WeightSet(gemma::GgmlType t, size_t r, size_t c, size_t n)
-      : type(t), rows(r), cols(c), row_bytes(gemma::RowBytes(t, c)), matrix_bytes(r * row_bytes),
-        copies(n), buf(n * r * row_bytes) {
+      : type(t),
+        rows(r),
+        cols(c),
+        row_bytes(gemma::RowBytes(t, c)),
+        matrix_bytes(r * row_bytes),
+        copies(n),
+        buf(n * r * row_bytes) {
     const size_t seed_rows = std::min<size_t>(rows, 512);
     std::mt19937 rng(7);
     std::normal_distribution<float> dist(0.0f, 1.0f / std::sqrt(static_cast<float>(cols)));
@@ -259,9 +263,10 @@ int main(int argc, char** argv) try {
                                {"attn_q 2048x1536", 2048, 1536}};
   if (o.lm_head) shapes.push_back({"lm_head 262144x1536", 262144, 1536});
 
-  fmt::print("\n| type | matrix (rows x cols) | threads | decode GB/s | % of read BW | decode us |"
-             " prefill {} GOPS |\n|---|---|---|---|---|---|---|\n",
-             o.tokens);
+  fmt::print(
+      "\n| type | matrix (rows x cols) | threads | decode GB/s | % of read BW | decode us |"
+      " prefill {} GOPS |\n|---|---|---|---|---|---|---|\n",
+      o.tokens);
   const std::vector<float> x = Activations(o.tokens * 6144);
   std::vector<float> y(o.tokens * 262144);
   for (gemma::GgmlType type : o.types) {
@@ -279,9 +284,9 @@ int main(int argc, char** argv) try {
           const double s = Prefill(w, x.data(), o.tokens, y.data(), o.reps);
           prefill = fmt::format("{:.0f}", 2.0 * sh.rows * sh.cols * o.tokens / s / 1e9);
         }
-        fmt::print("| {} | {} | {} | {:.1f} | {:.0f}% | {:.0f} | {} |\n",
-                   gemma::TypeName(type), sh.name, o.threads[ti], gbs, 100 * gbs / bandwidth[ti],
-                   sweep / copies * 1e6, prefill);
+        fmt::print("| {} | {} | {} | {:.1f} | {:.0f}% | {:.0f} | {} |\n", gemma::TypeName(type),
+                   sh.name, o.threads[ti], gbs, 100 * gbs / bandwidth[ti], sweep / copies * 1e6,
+                   prefill);
         std::fflush(stdout);
       }
     }

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "bench/membw.h"
+
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -29,8 +30,8 @@ uint64_t SumWords(const uint64_t* p, size_t n) {
     a6 = hn::Add(a6, hn::Load(d, p + i + 6 * N));
     a7 = hn::Add(a7, hn::Load(d, p + i + 7 * N));
   }
-  const auto s = hn::Add(hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)),
-                         hn::Add(hn::Add(a4, a5), hn::Add(a6, a7)));
+  const auto s =
+      hn::Add(hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)), hn::Add(hn::Add(a4, a5), hn::Add(a6, a7)));
   return hn::GetLane(hn::SumOfLanes(d, s));
 }
 

@@ -25,9 +25,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "hwy/highway.h"
 #include "kernels/int8_simd-inl.h"
 #include "quant/blocks.h"
-#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 GEMMA_INT8_REGION_BEGIN()
@@ -52,9 +52,12 @@ HWY_INLINE VU8 MoveBit(VU8 v) {
   const auto w = hn::BitCast(du16, v);
   // 16-bit shifts: for kTo - kFrom <= 4 (left) or kFrom - kTo <= 3 (right) the bit that lands
   // on kTo of each byte comes from the same byte.
-  if constexpr (kFrom < kTo) return hn::BitCast(DU8(), hn::ShiftLeft<kTo - kFrom>(w));
-  else if constexpr (kFrom > kTo) return hn::BitCast(DU8(), hn::ShiftRight<kFrom - kTo>(w));
-  else return v;
+  if constexpr (kFrom < kTo)
+    return hn::BitCast(DU8(), hn::ShiftLeft<kTo - kFrom>(w));
+  else if constexpr (kFrom > kTo)
+    return hn::BitCast(DU8(), hn::ShiftRight<kFrom - kTo>(w));
+  else
+    return v;
 }
 
 // A vector whose every 128-bit chunk is the 16 bytes `p`.
@@ -76,13 +79,15 @@ HWY_INLINE VU8 SpreadByteIndex() {
 // Unsigned byte `b` of every chunk, as float in all four lanes of the chunk.
 template <int b>
 HWY_INLINE VF32 ChunkByteToF32(VU8 v) {
-  return hn::ConvertTo(DF32(), hn::BitCast(DI32(), hn::TableLookupBytesOr0(v, SpreadByteIndex<b, 0>())));
+  return hn::ConvertTo(DF32(),
+                       hn::BitCast(DI32(), hn::TableLookupBytesOr0(v, SpreadByteIndex<b, 0>())));
 }
 
 // Signed byte `b` of every chunk, sign-extended to all four i32 lanes of the chunk.
 template <int b>
 HWY_INLINE VI32 ChunkByteToI32Signed(VU8 v) {
-  return hn::ShiftRight<24>(hn::BitCast(DI32(), hn::TableLookupBytesOr0(v, SpreadByteIndex<b, 3>())));
+  return hn::ShiftRight<24>(
+      hn::BitCast(DI32(), hn::TableLookupBytesOr0(v, SpreadByteIndex<b, 3>())));
 }
 
 // ---- Q4_0 and Q8_0: 32-element blocks with an fp16 scale --------------------------------
@@ -91,7 +96,9 @@ struct Q4_0Decoder {
   static constexpr size_t kBlockElems = 32, kBlockBytes = sizeof(BlockQ4_0), kSubBlocks = 1;
   static constexpr bool kSigned = false, kHalfScales = false, kMins = false;
   template <class Dot>
-  static constexpr int Offset() { return 8; }
+  static constexpr int Offset() {
+    return 8;
+  }
 
   const uint8_t* const* rows;
   VU8 qs;
@@ -112,7 +119,9 @@ struct Q4_0Decoder {
     hi = HighNibbles(qs);
   }
   template <size_t S>
-  HWY_INLINE VF32 Scale() const { return d; }
+  HWY_INLINE VF32 Scale() const {
+    return d;
+  }
 };
 
 struct Q8_0Decoder {
@@ -120,7 +129,9 @@ struct Q8_0Decoder {
   static constexpr bool kSigned = true, kHalfScales = false, kMins = false;
   // With VNNI the signed codes are shifted to w + 128 (see Dot::kSignedViaOffset).
   template <class Dot>
-  static constexpr int Offset() { return Dot::kSignedViaOffset ? 128 : 0; }
+  static constexpr int Offset() {
+    return Dot::kSignedViaOffset ? 128 : 0;
+  }
 
   const uint8_t* const* rows;
   size_t off;
@@ -139,7 +150,9 @@ struct Q8_0Decoder {
     hi = LoadRows(DU8(), rows, off + 18);
   }
   template <size_t S>
-  HWY_INLINE VF32 Scale() const { return d; }
+  HWY_INLINE VF32 Scale() const {
+    return d;
+  }
 };
 
 // ---- Q4_K and Q5_K: 256-element blocks, 6-bit scale and min per 32 -----------------------
@@ -151,9 +164,9 @@ struct Q8_0Decoder {
 //   mins 0-3   = w1 & 0x3f..   mins 4-7   = ((w2 >> 4) & 0x0f..) | ((w1 >> 2) & 0x30..)
 HWY_INLINE VU8 UnpackKScalesVec(VU8 header) {
   const hn::RepartitionToWide<hn::RepartitionToWide<DU8>> du32;
-  alignas(16) static constexpr uint8_t kW0W2W1W2[16] = {4, 5, 6, 7, 12, 13, 14, 15,
+  alignas(16) static constexpr uint8_t kW0W2W1W2[16] = {4, 5, 6,  7,  12, 13, 14, 15,
                                                         8, 9, 10, 11, 12, 13, 14, 15};
-  alignas(16) static constexpr uint8_t kW0W0W1W1[16] = {4, 5, 6, 7, 4, 5, 6, 7,
+  alignas(16) static constexpr uint8_t kW0W0W1W1[16] = {4, 5, 6,  7,  4, 5, 6,  7,
                                                         8, 9, 10, 11, 8, 9, 10, 11};
   alignas(16) static constexpr uint32_t kLowMask[4] = {0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0};
   alignas(16) static constexpr uint32_t kShiftedMask[4] = {0, 0, 0, 0x0f0f0f0f};
@@ -174,7 +187,9 @@ struct ScaleMinDecoder {
   static constexpr size_t kBlockElems = 256, kBlockBytes = kBytes, kSubBlocks = 8;
   static constexpr bool kSigned = false, kHalfScales = false, kMins = true;
   template <class Dot>
-  static constexpr int Offset() { return 0; }
+  static constexpr int Offset() {
+    return 0;
+  }
 
   const uint8_t* const* rows;
   size_t off;
@@ -215,17 +230,22 @@ struct ScaleMinDecoder {
     }
   }
   template <size_t S>
-  HWY_INLINE VF32 Scale() const { return hn::Mul(ChunkByteToF32<S>(scales_mins), d); }
+  HWY_INLINE VF32 Scale() const {
+    return hn::Mul(ChunkByteToF32<S>(scales_mins), d);
+  }
   // dmin * min_j for sub-blocks 0-3 (m0) and 4-7 (m1), one per lane of each row's chunk.
   HWY_INLINE void Mins(VF32& m0, VF32& m1) const {
-    alignas(16) static constexpr uint8_t kMins03[16] = {8, 0x80, 0x80, 0x80, 9, 0x80, 0x80, 0x80,
+    alignas(16) static constexpr uint8_t kMins03[16] = {8,  0x80, 0x80, 0x80, 9,  0x80, 0x80, 0x80,
                                                         10, 0x80, 0x80, 0x80, 11, 0x80, 0x80, 0x80};
     alignas(16) static constexpr uint8_t kMins47[16] = {12, 0x80, 0x80, 0x80, 13, 0x80, 0x80, 0x80,
                                                         14, 0x80, 0x80, 0x80, 15, 0x80, 0x80, 0x80};
-    m0 = hn::Mul(hn::ConvertTo(DF32(), hn::BitCast(DI32(), hn::TableLookupBytesOr0(scales_mins, Dup16(kMins03)))), dmin);
-    m1 = hn::Mul(hn::ConvertTo(DF32(), hn::BitCast(DI32(), hn::TableLookupBytesOr0(scales_mins, Dup16(kMins47)))), dmin);
+    m0 = hn::Mul(hn::ConvertTo(DF32(), hn::BitCast(DI32(), hn::TableLookupBytesOr0(
+                                                               scales_mins, Dup16(kMins03)))),
+                 dmin);
+    m1 = hn::Mul(hn::ConvertTo(DF32(), hn::BitCast(DI32(), hn::TableLookupBytesOr0(
+                                                               scales_mins, Dup16(kMins47)))),
+                 dmin);
   }
-
 };
 
 using Q4_KDecoder = ScaleMinDecoder<sizeof(BlockQ4_K), 16, false>;
@@ -240,7 +260,9 @@ struct Q6_KDecoder {
   static constexpr size_t kBlockElems = 256, kBlockBytes = sizeof(BlockQ6_K), kSubBlocks = 8;
   static constexpr bool kSigned = false, kHalfScales = true, kMins = false;
   template <class Dot>
-  static constexpr int Offset() { return 32; }
+  static constexpr int Offset() {
+    return 32;
+  }
 
   const uint8_t* const* rows;
   size_t off;
@@ -273,7 +295,9 @@ struct Q6_KDecoder {
     hi = hn::Or(hi, hn::And(MoveBit<2 * k, 4>(qh1), top));
   }
   template <size_t S>
-  HWY_INLINE VF32 Scale() const { return d; }
+  HWY_INLINE VF32 Scale() const {
+    return d;
+  }
   template <size_t S>
   HWY_INLINE void HalfScales(VI32& lo, VI32& hi) const {
     lo = ChunkByteToI32Signed<2 * S>(scales);

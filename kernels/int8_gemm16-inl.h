@@ -19,11 +19,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "hwy/highway.h"
 #include "kernels/int8_formats-inl.h"
 #include "kernels/int8_simd-inl.h"
 #include "kernels/matrix.h"
 #include "kernels/q8_act.h"
-#include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 GEMMA_INT8_REGION_BEGIN()
@@ -109,7 +109,9 @@ struct Q4_0Rows16 {
   static constexpr size_t kBlockElems = 32, kBlockBytes = sizeof(BlockQ4_0), kSubBlocks = 1;
   static constexpr bool kSigned = false, kHalfScales = false, kMins = false;
   template <class Dot>
-  static constexpr int Offset() { return 8; }
+  static constexpr int Offset() {
+    return 8;
+  }
 
   __m512i w[8];
   __m512 d;
@@ -135,7 +137,9 @@ struct Q8_0Rows16 {
   static constexpr size_t kBlockElems = 32, kBlockBytes = sizeof(BlockQ8_0), kSubBlocks = 1;
   static constexpr bool kSigned = true, kHalfScales = false, kMins = false;
   template <class Dot>
-  static constexpr int Offset() { return Dot::kSignedViaOffset ? 128 : 0; }
+  static constexpr int Offset() {
+    return Dot::kSignedViaOffset ? 128 : 0;
+  }
 
   __m512i w[8];
   __m512 d;
@@ -159,7 +163,9 @@ struct ScaleMinRows16 {
   static constexpr size_t kBlockElems = 256, kBlockBytes = kBytes, kSubBlocks = 8;
   static constexpr bool kSigned = false, kHalfScales = false, kMins = true;
   template <class Dot>
-  static constexpr int Offset() { return 0; }
+  static constexpr int Offset() {
+    return 0;
+  }
 
   const Rows16* rs;
   size_t off;
@@ -190,8 +196,10 @@ struct ScaleMinRows16 {
     if constexpr (j < 4) {
       v = _mm512_and_si512(_mm512_srli_epi32(w, 8 * j), six);
     } else {
-      const __m512i low = _mm512_and_si512(_mm512_srli_epi32(packed[2], 8 * (j - 4) + (kMin ? 4 : 0)), four);
-      const __m512i top = _mm512_and_si512(_mm512_srli_epi32(w, 8 * (j - 4) + 6), _mm512_set1_epi32(3));
+      const __m512i low =
+          _mm512_and_si512(_mm512_srli_epi32(packed[2], 8 * (j - 4) + (kMin ? 4 : 0)), four);
+      const __m512i top =
+          _mm512_and_si512(_mm512_srli_epi32(w, 8 * (j - 4) + 6), _mm512_set1_epi32(3));
       v = _mm512_or_si512(low, _mm512_slli_epi32(top, 4));
     }
     return _mm512_cvtepi32_ps(v);
@@ -228,7 +236,9 @@ struct Q6_KRows16 {
   static constexpr size_t kBlockElems = 256, kBlockBytes = sizeof(BlockQ6_K), kSubBlocks = 8;
   static constexpr bool kSigned = false, kHalfScales = true, kMins = false;
   template <class Dot>
-  static constexpr int Offset() { return 32; }
+  static constexpr int Offset() {
+    return 32;
+  }
 
   const Rows16* rs;
   size_t off;
@@ -402,12 +412,28 @@ HWY_INLINE void RowsGemm16(const Matrix& w, const Q8Activations& act, size_t r0,
 }
 
 // The 16-row decoder of each chunk decoder.
-template <class Fmt> struct Rows16Of;
-template <> struct Rows16Of<Q4_0Decoder> { using type = Q4_0Rows16; };
-template <> struct Rows16Of<Q8_0Decoder> { using type = Q8_0Rows16; };
-template <> struct Rows16Of<Q4_KDecoder> { using type = Q4_KRows16; };
-template <> struct Rows16Of<Q5_KDecoder> { using type = Q5_KRows16; };
-template <> struct Rows16Of<Q6_KDecoder> { using type = Q6_KRows16; };
+template <class Fmt>
+struct Rows16Of;
+template <>
+struct Rows16Of<Q4_0Decoder> {
+  using type = Q4_0Rows16;
+};
+template <>
+struct Rows16Of<Q8_0Decoder> {
+  using type = Q8_0Rows16;
+};
+template <>
+struct Rows16Of<Q4_KDecoder> {
+  using type = Q4_KRows16;
+};
+template <>
+struct Rows16Of<Q5_KDecoder> {
+  using type = Q5_KRows16;
+};
+template <>
+struct Rows16Of<Q6_KDecoder> {
+  using type = Q6_KRows16;
+};
 
 #endif  // GEMMA_INT8_SIMD && x86 AVX-512
 

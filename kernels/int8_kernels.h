@@ -34,19 +34,19 @@ extern const Int8Kernels kInt8Q4_0, kInt8Q8_0, kInt8Q4_K, kInt8Q5_K, kInt8Q6_K;
     PackActivations<DECODER>(x, t0, t1, *act);                                                \
   }                                                                                           \
   void Rows##NAME(const Matrix* w, const Q8Activations* act, size_t r0, size_t r1, size_t t0, \
-                  size_t t1, float* y, size_t ldy) {                                           \
-    MatMulRows<DECODER>(*w, *act, r0, r1, t0, t1, y, ldy);                                     \
+                  size_t t1, float* y, size_t ldy) {                                          \
+    MatMulRows<DECODER>(*w, *act, r0, r1, t0, t1, y, ldy);                                    \
   }
 
 // Defines, once (HWY_ONCE), the dispatching Int8Kernels record kInt8NAME.
-#define GEMMA_INT8_EXPORT(NAME, BIAS_LANES)                                                   \
-  HWY_EXPORT(Pack##NAME);                                                                     \
-  HWY_EXPORT(Rows##NAME);                                                                     \
-  static void DispatchPack##NAME(const float* x, size_t t0, size_t t1, Q8Activations* act) {  \
-    HWY_DYNAMIC_DISPATCH(Pack##NAME)(x, t0, t1, act);                                         \
-  }                                                                                           \
-  static void DispatchRows##NAME(const Matrix* w, const Q8Activations* act, size_t r0,        \
-                                 size_t r1, size_t t0, size_t t1, float* y, size_t ldy) {     \
-    HWY_DYNAMIC_DISPATCH(Rows##NAME)(w, act, r0, r1, t0, t1, y, ldy);                         \
-  }                                                                                           \
+#define GEMMA_INT8_EXPORT(NAME, BIAS_LANES)                                                       \
+  HWY_EXPORT(Pack##NAME);                                                                         \
+  HWY_EXPORT(Rows##NAME);                                                                         \
+  static void DispatchPack##NAME(const float* x, size_t t0, size_t t1, Q8Activations* act) {      \
+    HWY_DYNAMIC_DISPATCH(Pack##NAME)(x, t0, t1, act);                                             \
+  }                                                                                               \
+  static void DispatchRows##NAME(const Matrix* w, const Q8Activations* act, size_t r0, size_t r1, \
+                                 size_t t0, size_t t1, float* y, size_t ldy) {                    \
+    HWY_DYNAMIC_DISPATCH(Rows##NAME)(w, act, r0, r1, t0, t1, y, ldy);                             \
+  }                                                                                               \
   const Int8Kernels kInt8##NAME = {&DispatchPack##NAME, &DispatchRows##NAME, BIAS_LANES};

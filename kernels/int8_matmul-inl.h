@@ -5,10 +5,13 @@
 //                      reference QuantizeActivationsQ8) and fills the per-block side tables
 //   RowsQ8<Fmt, Dot>   y[t][r] for a range of rows and every token
 //
-// RowsQ8 walks tiles of kNV vectors of rows (kNV * kRowsPerVec rows) by kT tokens. Per 32-element
-// sub-block it decodes each row vector once and reuses it for all kT tokens: two integer dot
-// steps per row vector and token, then one float multiply-add with the combined scale. Decode
-// (one token) uses a taller tile to keep more independent row streams in flight.
+// RowsQ8 picks one of three loops:
+//   - one token, Q4_0 on AVX3_DL: DecodeQ4_0Vbmi (four blocks per VBMI byte permute)
+//   - 12+ tokens on AVX3/AVX3_DL: the 16-row tile of int8_gemm16-inl.h
+//   - otherwise the chunk tile here: kNV vectors of rows (kNV * kRowsPerVec rows) by kT tokens.
+//     Per 32-element sub-block it decodes each row vector once and reuses it for all kT tokens:
+//     two integer dot steps per row vector and token, then one float multiply-add with the
+//     combined scale. Decode (one token) uses a taller tile for more row streams in flight.
 #if defined(GEMMA_KERNELS_INT8_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef GEMMA_KERNELS_INT8_MATMUL_INL_H_
 #undef GEMMA_KERNELS_INT8_MATMUL_INL_H_
@@ -21,6 +24,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "hwy/highway.h"
 #include "kernels/int8_formats-inl.h"
 #include "kernels/int8_gemm16-inl.h"
 #include "kernels/int8_simd-inl.h"
@@ -28,7 +32,6 @@
 #include "kernels/q8_act.h"
 #include "quant/int8_dot.h"
 #include "quant/q8_activations.h"
-#include "hwy/highway.h"
 
 #if HWY_TARGET == HWY_NEON
 #include <sys/auxv.h>
@@ -69,7 +72,8 @@ HWY_INLINE void QuantizeRowQ8(const float* x, size_t n, int8_t* q, float* scale)
     scale[b] = d;
     const VF32 vinv = hn::Set(df, inv);
     for (size_t i = 0; i < kQ8Block; i += N) {
-      hn::StoreU(hn::DemoteTo(di8, hn::NearestInt(hn::Mul(hn::LoadU(df, x + i), vinv))), di8, q + i);
+      hn::StoreU(hn::DemoteTo(di8, hn::NearestInt(hn::Mul(hn::LoadU(df, x + i), vinv))), di8,
+                 q + i);
     }
   }
 }
@@ -192,9 +196,9 @@ struct Tile {
   }
 };
 
-// Rows [r0, r1) of w times tokens [t0, t1) of act into y[(t - t0) * ldy + (r - r0)]. For each tile of rows
-// the tokens go in tiles of kT; a short tail of tokens runs one by one on the same rows (still
-// in cache) unless it is most of a tile, which is then padded by repeating its last token.
+// Rows [r0, r1) of w times tokens [t0, t1) of act into y[(t - t0) * ldy + (r - r0)]. For each tile
+// of rows the tokens go in tiles of kT; a short tail of tokens runs one by one on the same rows
+// (still in cache) unless it is most of a tile, which is then padded by repeating its last token.
 template <class Fmt, class Dot, size_t kNV, size_t kT>
 HWY_INLINE void RowsWithTile(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
                              size_t t0, size_t t1, float* y, size_t ldy) {
@@ -275,7 +279,8 @@ HWY_INLINE void DecodeQ4_0Vbmi(const Matrix& w, const Q8Activations& act, size_t
         const __m512i lo = _mm512_and_si512(qs, nibble);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(qs, 4), nibble);
         const __m512i isum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(b, lo, a_lo), hi, a_hi);
-        const __m512 d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_perm, l0)));
+        const __m512 d =
+            _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_perm, l0)));
         acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, sa), acc[i]);
       }
     }
@@ -350,10 +355,10 @@ HWY_INLINE void MatMulRows(const Matrix& w, const Q8Activations& act, size_t r0,
                            size_t t0, size_t t1, float* y, size_t ldy) {
   for (size_t t = t0; t < t1; ++t) {
     for (size_t r = r0; r < r1; ++r) {
-      y[(t - t0) * ldy + (r - r0)] = static_cast<float>(
-          DotWithQ8Activations(w.type, w.Row(static_cast<int64_t>(r)), act.Q(t), act.Scale(t),
-                               static_cast<size_t>(w.cols))
-              .value);
+      y[(t - t0) * ldy + (r - r0)] =
+          static_cast<float>(DotWithQ8Activations(w.type, w.Row(static_cast<int64_t>(r)), act.Q(t),
+                                                  act.Scale(t), static_cast<size_t>(w.cols))
+                                 .value);
     }
   }
 }

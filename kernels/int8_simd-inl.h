@@ -53,8 +53,7 @@
 // Highway region calls the int8 primitives.
 #ifndef GEMMA_INT8_REGION_BEGIN
 #define GEMMA_INT8_PRAGMA(x) _Pragma(#x)
-#define GEMMA_INT8_REGION_BEGIN() \
-  GEMMA_INT8_REGION_BEGIN_IMPL(GEMMA_INT8_VNNI)
+#define GEMMA_INT8_REGION_BEGIN() GEMMA_INT8_REGION_BEGIN_IMPL(GEMMA_INT8_VNNI)
 #define GEMMA_INT8_REGION_BEGIN_IMPL(vnni) GEMMA_INT8_REGION_BEGIN_IMPL2(vnni)
 #define GEMMA_INT8_REGION_BEGIN_IMPL2(vnni) GEMMA_INT8_REGION_BEGIN_##vnni
 #define GEMMA_INT8_REGION_BEGIN_1 GEMMA_INT8_PRAGMA(GCC target("avx512vnni"))
@@ -98,7 +97,8 @@ template <size_t N>
 HWY_INLINE hn::Vec128<int32_t, N / 4> DotAcc(hn::Vec128<int32_t, N / 4> acc,
                                              hn::Vec128<uint8_t, N> u, hn::Vec128<int8_t, N> s) {
   const __m128i pairs = _mm_maddubs_epi16(u.raw, s.raw);
-  return hn::Vec128<int32_t, N / 4>{_mm_add_epi32(acc.raw, _mm_madd_epi16(pairs, _mm_set1_epi16(1)))};
+  return hn::Vec128<int32_t, N / 4>{
+      _mm_add_epi32(acc.raw, _mm_madd_epi16(pairs, _mm_set1_epi16(1)))};
 }
 #if HWY_TARGET <= HWY_AVX2
 HWY_INLINE hn::Vec256<int32_t> DotAcc(hn::Vec256<int32_t> acc, hn::Vec256<uint8_t> u,
@@ -123,7 +123,8 @@ HWY_INLINE hn::Vec512<int32_t> DotAcc(hn::Vec512<int32_t> acc, hn::Vec512<uint8_
 #if HWY_ARCH_X86 && !GEMMA_INT8_VNNI
 template <size_t N>
 HWY_INLINE hn::Vec128<int32_t, N / 4> DotAccSigned(hn::Vec128<int32_t, N / 4> acc,
-                                                   hn::Vec128<int8_t, N> w, hn::Vec128<int8_t, N> a) {
+                                                   hn::Vec128<int8_t, N> w,
+                                                   hn::Vec128<int8_t, N> a) {
   return DotAcc(acc, hn::Vec128<uint8_t, N>{_mm_abs_epi8(w.raw)},
                 hn::Vec128<int8_t, N>{_mm_sign_epi8(a.raw, w.raw)});
 }
@@ -144,7 +145,6 @@ HWY_INLINE hn::Vec512<int32_t> DotAccSigned(hn::Vec512<int32_t> acc, hn::Vec512<
 }
 #endif
 #endif
-
 
 // ---- dot policies: how a kernel multiplies codes with activations -------------------------
 //   Acc(acc, u, s)        acc + lane sums of u8 weight codes x s8 activations
@@ -240,18 +240,19 @@ template <int kWord>
 HWY_INLINE VF32 ChunkHalfToF32(VU8 v) {
 #if HWY_TARGET <= HWY_AVX3
   // One word permute puts the four rows' scales, each repeated 4 times, into 16 halves.
-  const __m512i idx = _mm512_set_epi16(
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 24 + kWord, 24 + kWord, 24 + kWord,
-      24 + kWord, 16 + kWord, 16 + kWord, 16 + kWord, 16 + kWord, 8 + kWord, 8 + kWord, 8 + kWord,
-      8 + kWord, kWord, kWord, kWord, kWord);
+  const __m512i idx =
+      _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 24 + kWord, 24 + kWord,
+                       24 + kWord, 24 + kWord, 16 + kWord, 16 + kWord, 16 + kWord, 16 + kWord,
+                       8 + kWord, 8 + kWord, 8 + kWord, 8 + kWord, kWord, kWord, kWord, kWord);
   const __m512i halves = _mm512_permutexvar_epi16(idx, v.raw);
   return VF32{_mm512_cvtph_ps(_mm512_castsi512_si256(halves))};
 #else
   const DI32 di;
   const VI32 word = hn::BitCast(di, v);
-  const VI32 bits = kWord % 2 == 0
-                        ? hn::And(word, hn::Set(di, 0xffff))
-                        : hn::BitCast(di, hn::ShiftRight<16>(hn::BitCast(hn::RebindToUnsigned<DI32>(), word)));
+  const VI32 bits =
+      kWord % 2 == 0
+          ? hn::And(word, hn::Set(di, 0xffff))
+          : hn::BitCast(di, hn::ShiftRight<16>(hn::BitCast(hn::RebindToUnsigned<DI32>(), word)));
   return HalfBitsToF32(DF32(), hn::Broadcast<kWord / 2>(bits));
 #endif
 }

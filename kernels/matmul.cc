@@ -17,12 +17,18 @@ namespace gemma {
 
 const Int8Kernels* Int8KernelsFor(GgmlType type) {
   switch (type) {
-    case GgmlType::Q4_0: return &kInt8Q4_0;
-    case GgmlType::Q8_0: return &kInt8Q8_0;
-    case GgmlType::Q4_K: return &kInt8Q4_K;
-    case GgmlType::Q5_K: return &kInt8Q5_K;
-    case GgmlType::Q6_K: return &kInt8Q6_K;
-    default: return nullptr;
+    case GgmlType::Q4_0:
+      return &kInt8Q4_0;
+    case GgmlType::Q8_0:
+      return &kInt8Q8_0;
+    case GgmlType::Q4_K:
+      return &kInt8Q4_K;
+    case GgmlType::Q5_K:
+      return &kInt8Q5_K;
+    case GgmlType::Q6_K:
+      return &kInt8Q6_K;
+    default:
+      return nullptr;
   }
 }
 
@@ -76,17 +82,15 @@ AlignedBuffer<float>& ThreadScratch(int i) {
   return buf[i];
 }
 
-void Pack(const Int8Kernels& k, const float* x, size_t n_tokens, size_t cols,
-          Q8Activations& act) {
+void Pack(const Int8Kernels& k, const float* x, size_t n_tokens, size_t cols, Q8Activations& act) {
   act.Resize(n_tokens, cols, k.bias_lanes);
   const size_t tasks = std::min(n_tokens, 4 * static_cast<size_t>(NumThreads()));
   if (tasks <= 1 || n_tokens * cols < 32 * 1024) {
     k.pack(x, 0, n_tokens, &act);
     return;
   }
-  ParallelFor(tasks, [&](size_t i) {
-    k.pack(x, n_tokens * i / tasks, n_tokens * (i + 1) / tasks, &act);
-  });
+  ParallelFor(tasks,
+              [&](size_t i) { k.pack(x, n_tokens * i / tasks, n_tokens * (i + 1) / tasks, &act); });
 }
 
 size_t Q8BytesPerToken(size_t cols, size_t bias_lanes) {
@@ -96,7 +100,7 @@ size_t Q8BytesPerToken(size_t cols, size_t bias_lanes) {
 // Computes one task of w times the activations into y (relative indexing, see Int8Kernels).
 struct Job {
   const Matrix* w;
-  const Int8Kernels* k;       // null: float kernels on x
+  const Int8Kernels* k;  // null: float kernels on x
   const Q8Activations* act;
   const float* x;
   void Run(size_t r0, size_t r1, size_t t0, size_t t1, float* y, size_t ldy) const {
@@ -104,8 +108,8 @@ struct Job {
       k->rows(w, act, r0, r1, t0, t1, y, ldy);
     } else {
       AlignedBuffer<float>& scratch = ThreadScratch(0);
-      const bool decode = w->type != GgmlType::F32 && w->type != GgmlType::F16 &&
-                          w->type != GgmlType::BF16;
+      const bool decode =
+          w->type != GgmlType::F32 && w->type != GgmlType::F16 && w->type != GgmlType::BF16;
       if (decode) scratch.Resize((r1 - r0) * static_cast<size_t>(w->cols));
       FloatMatMulRows(*w, x, r0, r1, t0, t1, y, ldy, scratch.data());
     }

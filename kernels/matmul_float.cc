@@ -17,8 +17,11 @@
 #include "kernels/ops.h"
 #include "quant/fp16.h"
 #include "quant/quantize.h"
-#include "hwy/contrib/math/math-inl.h"
+
+// Highway after foreach_target.h, its contrib -inl headers after highway.h.
 #include "hwy/highway.h"
+
+#include "hwy/contrib/math/math-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace gemma {
@@ -134,14 +137,15 @@ void FloatRows(const Matrix* w, const float* x, size_t r0, size_t r1, size_t t0,
     case GgmlType::F16:
       return FloatRowsOf<hwy::float16_t>(RowsAs<hwy::float16_t>(*w), n, x, r0, r1, t0, t1, y, ldy);
     case GgmlType::BF16:
-      return FloatRowsOf<hwy::bfloat16_t>(RowsAs<hwy::bfloat16_t>(*w), n, x, r0, r1, t0, t1, y, ldy);
+      return FloatRowsOf<hwy::bfloat16_t>(RowsAs<hwy::bfloat16_t>(*w), n, x, r0, r1, t0, t1, y,
+                                          ldy);
     default: {
       // Any other format: decode the rows (scratch holds r1 - r0 rows) with the reference decoder.
       for (size_t r = r0; r < r1; ++r) {
         DequantizeRow(w->type, w->Row(static_cast<int64_t>(r)), n, scratch + (r - r0) * n);
       }
-      return FloatRowsOf<float>([&](size_t r) { return scratch + (r - r0) * n; }, n, x, r0, r1,
-                                t0, t1, y, ldy);
+      return FloatRowsOf<float>([&](size_t r) { return scratch + (r - r0) * n; }, n, x, r0, r1, t0,
+                                t1, y, ldy);
     }
   }
 }

@@ -1,4 +1,5 @@
-// Int8 matmul kernels for Q4_0 and Q8_0 (32-element blocks with an fp16 scale) weights, compiled for every Highway target.
+// Int8 matmul kernels for Q4_0 and Q8_0 weights (32-element blocks, fp16 scale),
+// compiled for every Highway target (see int8_matmul-inl.h).
 #include "kernels/hwy_fixed_targets.h"  // before foreach_target.h
 
 #undef HWY_TARGET_INCLUDE

@@ -1,4 +1,5 @@
-// Int8 matmul kernels for Q4_K and Q5_K (256-element blocks, 6-bit scales and mins) weights, compiled for every Highway target.
+// Int8 matmul kernels for Q4_K and Q5_K weights (256-element blocks, 6-bit scales and mins),
+// compiled for every Highway target (see int8_matmul-inl.h).
 #include "kernels/hwy_fixed_targets.h"  // before foreach_target.h
 
 #undef HWY_TARGET_INCLUDE

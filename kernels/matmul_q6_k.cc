@@ -1,4 +1,5 @@
-// Int8 matmul kernels for Q6_K (256-element blocks, int8 scale per 16 elements) weights, compiled for every Highway target.
+// Int8 matmul kernels for Q6_K weights (256-element blocks, an int8 scale per 16 elements),
+// compiled for every Highway target (see int8_matmul-inl.h).
 #include "kernels/hwy_fixed_targets.h"  // before foreach_target.h
 
 #undef HWY_TARGET_INCLUDE

@@ -89,12 +89,14 @@ Q8Dot DotWithQ8Activations(GgmlType type, const void* row, const int8_t* q, cons
       break;
     }
     case GgmlType::Q4_K:
-      ScaleMinDot(static_cast<const BlockQ4_K*>(row), n, q, da,
-                  [](const BlockQ4_K& b, int i) { return Q4_KCode(b, i); }, acc);
+      ScaleMinDot(
+          static_cast<const BlockQ4_K*>(row), n, q, da,
+          [](const BlockQ4_K& b, int i) { return Q4_KCode(b, i); }, acc);
       break;
     case GgmlType::Q5_K:
-      ScaleMinDot(static_cast<const BlockQ5_K*>(row), n, q, da,
-                  [](const BlockQ5_K& b, int i) { return Q5_KCode(b, i); }, acc);
+      ScaleMinDot(
+          static_cast<const BlockQ5_K*>(row), n, q, da,
+          [](const BlockQ5_K& b, int i) { return Q5_KCode(b, i); }, acc);
       break;
     case GgmlType::Q6_K: {
       const auto* blocks = static_cast<const BlockQ6_K*>(row);

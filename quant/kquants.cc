@@ -97,7 +97,9 @@ float FitSymmetricScale(int n, int nmax, const float* x, int8_t* L) {
     std::fill(L, L + n, 0);
     return 0.0f;
   }
-  auto code = [&](float iscale, int i) { return std::clamp(NearestInt(iscale * x[i]), -nmax, nmax - 1); };
+  auto code = [&](float iscale, int i) {
+    return std::clamp(NearestInt(iscale * x[i]), -nmax, nmax - 1);
+  };
   float iscale = -nmax / max;
   float sum_lx = 0, sum_l2 = 0;
   for (int i = 0; i < n; ++i) {
@@ -162,7 +164,8 @@ void QuantizeScaleMinBlock(const float* x, int nmax, float rmin, float rdelta, i
   const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
   for (int j = 0; j < 8; ++j) {
     // The uint8_t conversion (modulo 256) then the clamp mirror ggml exactly.
-    const uint8_t ls = std::min<uint8_t>(63, static_cast<uint8_t>(NearestInt(inv_scale * scales[j])));
+    const uint8_t ls =
+        std::min<uint8_t>(63, static_cast<uint8_t>(NearestInt(inv_scale * scales[j])));
     const uint8_t lm = std::min<uint8_t>(63, static_cast<uint8_t>(NearestInt(inv_min * mins[j])));
     PackKScale(j, ls, lm, y.scales);
   }
@@ -174,7 +177,8 @@ void QuantizeScaleMinBlock(const float* x, int nmax, float rmin, float rdelta, i
     if (!d) continue;
     const float dm = F16ToF32(y.dmin) * ks.min[j];
     for (int i = 0; i < 32; ++i) {
-      L[32 * j + i] = static_cast<uint8_t>(std::clamp(NearestInt((x[32 * j + i] + dm) / d), 0, nmax));
+      L[32 * j + i] =
+          static_cast<uint8_t>(std::clamp(NearestInt((x[32 * j + i] + dm) / d), 0, nmax));
     }
   }
 }
@@ -293,16 +297,19 @@ void QuantizeQ6_K(const float* x, size_t n, BlockQ6_K* y) {
       const float d = F16ToF32(y[b].d) * y[b].scales[j];
       if (!d) continue;
       for (int i = 0; i < 16; ++i) {
-        L[16 * j + i] = static_cast<int8_t>(std::clamp(NearestInt(x[16 * j + i] / d), -32, 31) + 32);
+        L[16 * j + i] =
+            static_cast<int8_t>(std::clamp(NearestInt(x[16 * j + i] / d), -32, 31) + 32);
       }
     }
     for (int h = 0; h < 2; ++h) {
       const int8_t* Lh = L + 128 * h;
       for (int l = 0; l < 32; ++l) {
         y[b].ql[64 * h + l] = static_cast<uint8_t>((Lh[l] & 0xf) | ((Lh[l + 64] & 0xf) << 4));
-        y[b].ql[64 * h + l + 32] = static_cast<uint8_t>((Lh[l + 32] & 0xf) | ((Lh[l + 96] & 0xf) << 4));
-        y[b].qh[32 * h + l] = static_cast<uint8_t>((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) |
-                                                   ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
+        y[b].ql[64 * h + l + 32] =
+            static_cast<uint8_t>((Lh[l + 32] & 0xf) | ((Lh[l + 96] & 0xf) << 4));
+        y[b].qh[32 * h + l] =
+            static_cast<uint8_t>((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) |
+                                 ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
       }
     }
   }

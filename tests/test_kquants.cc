@@ -3,7 +3,6 @@
 // (tests/data/ggml_quant_blocks.bin, made by tests/tools/ggml_quant_fixture.cc); the synthetic
 // K-quant mixes pick llama-quantize's types.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -153,12 +152,13 @@ TEST_CASE("hand-built Q6_K block decodes to d*scale*(q-32)", "[quant][kquant]") 
   for (int h = 0; h < 2; ++h) {
     for (int l = 0; l < 32; ++l) {
       const int base = 128 * h;
-      b.ql[64 * h + l] = static_cast<uint8_t>((code(base + l) & 15) | ((code(base + l + 64) & 15) << 4));
+      b.ql[64 * h + l] =
+          static_cast<uint8_t>((code(base + l) & 15) | ((code(base + l + 64) & 15) << 4));
       b.ql[64 * h + l + 32] =
           static_cast<uint8_t>((code(base + l + 32) & 15) | ((code(base + l + 96) & 15) << 4));
-      b.qh[32 * h + l] = static_cast<uint8_t>((code(base + l) >> 4) | ((code(base + l + 32) >> 4) << 2) |
-                                              ((code(base + l + 64) >> 4) << 4) |
-                                              ((code(base + l + 96) >> 4) << 6));
+      b.qh[32 * h + l] = static_cast<uint8_t>(
+          (code(base + l) >> 4) | ((code(base + l + 32) >> 4) << 2) |
+          ((code(base + l + 64) >> 4) << 4) | ((code(base + l + 96) >> 4) << 6));
     }
   }
   float y[256];
@@ -207,16 +207,16 @@ TEST_CASE("K-quant all-zero blocks encode to zero", "[quant][kquant]") {
 
 TEST_CASE("synthetic K-quant mixes follow llama-quantize's per-tensor choices", "[quant][kquant]") {
   // E2B's 35 layers (the choices depend on the layer index) at toy widths.
-  const std::vector<std::string> sets = {"n_embd=256", "n_head=8", "head_dim_swa=32",
-                                         "head_dim_full=64", "ffn=256", "n_vocab=512"};
+  const std::vector<std::string> sets = {"n_embd=256",       "n_head=8", "head_dim_swa=32",
+                                         "head_dim_full=64", "ffn=256",  "n_vocab=512"};
   // Layers whose attn_v and ffn_down get more bits in the _M mixes (use_more_bits, n = 35).
   auto more_bits = [](int i) { return i < 4 || i >= 30 || (i - 4) % 3 == 2; };
   const struct {
     const char* mix;
     GgmlType base;
     uint32_t file_type;
-  } mixes[] = {{"Q4_K_M", GgmlType::Q4_K, 15}, {"Q5_K_M", GgmlType::Q5_K, 17},
-               {"Q6_K", GgmlType::Q6_K, 18}};
+  } mixes[] = {
+      {"Q4_K_M", GgmlType::Q4_K, 15}, {"Q5_K_M", GgmlType::Q5_K, 17}, {"Q6_K", GgmlType::Q6_K, 18}};
   for (const auto& m : mixes) {
     INFO(m.mix);
     const GgufFile f = GgufFile::Open(test::SynthModel("e2b", m.mix, sets));

@@ -5,7 +5,6 @@
 //   - kExact and float weights: a double-precision dot of the reference-decoded weights
 //   - GeGLU: gelu_tanh(gate) * up from the separately computed products
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -77,11 +76,14 @@ Weights IntegerWeights(GgmlType type, size_t rows, size_t cols, uint32_t seed) {
   const size_t n_blocks = rows * cols / Traits(type).block_size;
   for (size_t b = 0; b < n_blocks; ++b) {
     switch (type) {
-      case GgmlType::Q4_0: reinterpret_cast<BlockQ4_0*>(w.bytes.data())[b].d = one; break;
+      case GgmlType::Q4_0:
+        reinterpret_cast<BlockQ4_0*>(w.bytes.data())[b].d = one;
+        break;
       case GgmlType::Q8_0: {
         BlockQ8_0& blk = reinterpret_cast<BlockQ8_0*>(w.bytes.data())[b];
         blk.d = one;
-        for (int8_t& q : blk.qs) q = static_cast<int8_t>(q == -128 ? 127 : q);  // ggml never writes -128
+        for (int8_t& q : blk.qs)
+          q = static_cast<int8_t>(q == -128 ? 127 : q);  // ggml never writes -128
         break;
       }
       case GgmlType::Q4_K:
@@ -99,7 +101,8 @@ Weights IntegerWeights(GgmlType type, size_t rows, size_t cols, uint32_t seed) {
         for (int8_t& s : blk.scales) s = static_cast<int8_t>(static_cast<int>(rng() % 17) - 8);
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   return w;
@@ -134,8 +137,8 @@ std::vector<Q8Dot> TwinInt8(const Weights& w, const std::vector<float>& x, size_
   for (size_t t = 0; t < n_tokens; ++t) {
     QuantizeActivationsQ8(x.data() + t * w.cols, w.cols, q.data(), d.data());
     for (size_t r = 0; r < w.rows; ++r) {
-      y[t * w.rows + r] = DotWithQ8Activations(w.type, w.bytes.data() + r * RowBytes(w.type, w.cols),
-                                               q.data(), d.data(), w.cols);
+      y[t * w.rows + r] = DotWithQ8Activations(
+          w.type, w.bytes.data() + r * RowBytes(w.type, w.cols), q.data(), d.data(), w.cols);
     }
   }
   return y;
@@ -211,7 +214,7 @@ TEST_CASE("int8 kernels match the scalar twin on gaussian data, every target", "
 
 TEST_CASE("kExact and float weights match a double-precision reference, every target", "[matmul]") {
   const size_t rows = 21, cols = 256;
-  const GgmlType types[] = {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0,
+  const GgmlType types[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0,
                             GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
   ForEachTarget([&] {
     for (GgmlType type : types) {
@@ -250,7 +253,8 @@ TEST_CASE("GeGLU equals gelu_tanh(gate x) * (up x), every target", "[matmul]") {
             const float expected = GeluTanh(g[i]) * u[i];
             INFO("output " << i << ": " << out[i] << " vs " << expected);
             // tanh to a few ulp, applied to bit-identical products.
-            REQUIRE(std::fabs(out[i] - expected) <= 1e-6f * std::fabs(u[i]) + 1e-6f * std::fabs(expected));
+            REQUIRE(std::fabs(out[i] - expected) <=
+                    1e-6f * std::fabs(u[i]) + 1e-6f * std::fabs(expected));
           }
         }
       }
@@ -268,7 +272,8 @@ TEST_CASE("GeGLU with gate and up in different formats", "[matmul]") {
   MatMul(up.View(), x.data(), n, u.data());
   GeGLU(gate.View(), up.View(), x.data(), n, out.data());
   for (size_t i = 0; i < out.size(); ++i) {
-    REQUIRE(std::fabs(out[i] - GeluTanh(g[i]) * u[i]) <= 1e-6f * (std::fabs(u[i]) + std::fabs(out[i])));
+    REQUIRE(std::fabs(out[i] - GeluTanh(g[i]) * u[i]) <=
+            1e-6f * (std::fabs(u[i]) + std::fabs(out[i])));
   }
 }
 
