@@ -6,12 +6,15 @@
 //   kBlockElems, kBlockBytes   the GGUF block geometry
 //   kSubBlocks                 32-element sub-blocks per block (1 or 8)
 //   kSigned                    codes are signed bytes (Q8_0) rather than unsigned
-//   kHalfScales                one integer scale per 16 elements (Q6_K): HalfScales<S>()
+//   kHalfScales                one integer scale per 16 elements (Q6_K): HalfScales(s, lo, hi)
 //   kMins                      a float min per sub-block (Q4_K, Q5_K): Mins()
 //   Offset<Dot>()              the constant subtracted from every code (see Q8Activations)
 //   Load(rows, block)          reads the block header of each row
-//   Codes<S>(lo, hi)           elements 0-15 and 16-31 of sub-block S, S = 0, 1, ... in order
-//   Scale<S>()                 the float factor of sub-block S (per row, in its chunk)
+//   Codes(s, lo, hi)           elements 0-15 and 16-31 of sub-block s, s = 0, 1, ... in order
+//   Scale(s)                   the float factor of sub-block s (per row, in its chunk)
+// The sub-block index s is a size_t or a std::integral_constant: the single-token tile unrolls
+// the sub-blocks (compile-time shifts and table indices), the multi-token tiles loop over them
+// (unrolling those 8x made the K-quant translation unit compile 7x longer).
 // Structs holding vectors declare their constructor: GCC compiles implicit constructors
 // without the target pragma of the Highway region, and then cannot inline the vectors'
 // constructors into them (seen on NEON).
@@ -45,49 +48,48 @@ HWY_INLINE VU8 HighNibbles(VU8 v) {
   return hn::And(hn::BitCast(DU8(), hn::ShiftRight<4>(hn::BitCast(du16, v))), hn::Set(DU8(), 0x0f));
 }
 
-// Moves bit kFrom of every byte to bit kTo (other bits are garbage; callers mask).
-template <int kFrom, int kTo>
-HWY_INLINE VU8 MoveBit(VU8 v) {
+// The nibble `high` (0 or 1) of every byte.
+HWY_INLINE VU8 Nibbles(VU8 v, int high) {
+  const hn::RepartitionToWide<DU8> du16;
+  return hn::And(hn::BitCast(DU8(), hn::ShiftRightSame(hn::BitCast(du16, v), 4 * high)),
+                 hn::Set(DU8(), 0x0f));
+}
+
+// Moves bit `from` of every byte to bit 4 (other bits are garbage; callers mask). 16-bit
+// shifts: for a left shift <= 4 or a right shift <= 3 the bit landing on bit 4 of each byte
+// comes from the same byte.
+HWY_INLINE VU8 MoveBitTo4(VU8 v, int from) {
   const hn::RepartitionToWide<DU8> du16;
   const auto w = hn::BitCast(du16, v);
-  // 16-bit shifts: for kTo - kFrom <= 4 (left) or kFrom - kTo <= 3 (right) the bit that lands
-  // on kTo of each byte comes from the same byte.
-  if constexpr (kFrom < kTo)
-    return hn::BitCast(DU8(), hn::ShiftLeft<kTo - kFrom>(w));
-  else if constexpr (kFrom > kTo)
-    return hn::BitCast(DU8(), hn::ShiftRight<kFrom - kTo>(w));
-  else
-    return v;
+  return hn::BitCast(DU8(), hn::ShiftRightSame(hn::ShiftLeftSame(w, from < 4 ? 4 - from : 0),
+                                               from > 4 ? from - 4 : 0));
 }
 
 // A vector whose every 128-bit chunk is the 16 bytes `p`.
 HWY_INLINE VU8 Dup16(const uint8_t* p) { return hn::LoadDup128(DU8(), p); }
 HWY_INLINE VI32 Dup4(const int32_t* p) { return hn::LoadDup128(DI32(), p); }
 
-// Index vector for TableLookupBytesOr0 that puts byte `b` of each chunk into the byte `at` of
-// every i32 lane and zeros the rest (0x80 = zero).
-template <int b, int at>
-HWY_INLINE VU8 SpreadByteIndex() {
-  alignas(16) static constexpr uint8_t kIdx[16] = {
-      at == 0 ? b : 0x80, at == 1 ? b : 0x80, at == 2 ? b : 0x80, at == 3 ? b : 0x80,
-      at == 0 ? b : 0x80, at == 1 ? b : 0x80, at == 2 ? b : 0x80, at == 3 ? b : 0x80,
-      at == 0 ? b : 0x80, at == 1 ? b : 0x80, at == 2 ? b : 0x80, at == 3 ? b : 0x80,
-      at == 0 ? b : 0x80, at == 1 ? b : 0x80, at == 2 ? b : 0x80, at == 3 ? b : 0x80};
-  return Dup16(kIdx);
+// Index vector for TableLookupBytesOr0 that puts byte b of each chunk into byte kAt of every
+// i32 lane and zeros the others (indices with the top bit set read as zero).
+template <int kAt>
+HWY_INLINE VU8 SpreadByteIndex(int b) {
+  alignas(16) static constexpr uint8_t kZeros[16] = {
+      kAt == 0 ? 0 : 0x80, kAt == 1 ? 0 : 0x80, kAt == 2 ? 0 : 0x80, kAt == 3 ? 0 : 0x80,
+      kAt == 0 ? 0 : 0x80, kAt == 1 ? 0 : 0x80, kAt == 2 ? 0 : 0x80, kAt == 3 ? 0 : 0x80,
+      kAt == 0 ? 0 : 0x80, kAt == 1 ? 0 : 0x80, kAt == 2 ? 0 : 0x80, kAt == 3 ? 0 : 0x80,
+      kAt == 0 ? 0 : 0x80, kAt == 1 ? 0 : 0x80, kAt == 2 ? 0 : 0x80, kAt == 3 ? 0 : 0x80};
+  return hn::Or(Dup16(kZeros), hn::Set(DU8(), static_cast<uint8_t>(b)));
 }
 
-// Unsigned byte `b` of every chunk, as float in all four lanes of the chunk.
-template <int b>
-HWY_INLINE VF32 ChunkByteToF32(VU8 v) {
+// Unsigned byte b of every chunk, as float in all four lanes of the chunk.
+HWY_INLINE VF32 ChunkByteToF32(VU8 v, int b) {
   return hn::ConvertTo(DF32(),
-                       hn::BitCast(DI32(), hn::TableLookupBytesOr0(v, SpreadByteIndex<b, 0>())));
+                       hn::BitCast(DI32(), hn::TableLookupBytesOr0(v, SpreadByteIndex<0>(b))));
 }
 
-// Signed byte `b` of every chunk, sign-extended to all four i32 lanes of the chunk.
-template <int b>
-HWY_INLINE VI32 ChunkByteToI32Signed(VU8 v) {
-  return hn::ShiftRight<24>(
-      hn::BitCast(DI32(), hn::TableLookupBytesOr0(v, SpreadByteIndex<b, 3>())));
+// Signed byte b of every chunk, sign-extended to all four i32 lanes of the chunk.
+HWY_INLINE VI32 ChunkByteToI32Signed(VU8 v, int b) {
+  return hn::ShiftRight<24>(hn::BitCast(DI32(), hn::TableLookupBytesOr0(v, SpreadByteIndex<3>(b))));
 }
 
 // ---- Q4_0 and Q8_0: 32-element blocks with an fp16 scale --------------------------------
@@ -113,13 +115,13 @@ struct Q4_0Decoder {
     d = ChunkHalfToF32<0>(LoadRows(DU8(), rows, off));
   }
   // Byte j holds element j (low nibble) and j + 16 (high nibble).
-  template <size_t S>
-  HWY_INLINE void Codes(VU8& lo, VU8& hi) {
+  template <class SI>
+  HWY_INLINE void Codes(SI /*s*/, VU8& lo, VU8& hi) {
     lo = LowNibbles(qs);
     hi = HighNibbles(qs);
   }
-  template <size_t S>
-  HWY_INLINE VF32 Scale() const {
+  template <class SI>
+  HWY_INLINE VF32 Scale(SI /*s*/) const {
     return d;
   }
 };
@@ -144,13 +146,13 @@ struct Q8_0Decoder {
     off = block * kBlockBytes;
     d = ChunkHalfToF32<0>(LoadRows(DU8(), rows, off));
   }
-  template <size_t S>
-  HWY_INLINE void Codes(VU8& lo, VU8& hi) {
+  template <class SI>
+  HWY_INLINE void Codes(SI /*s*/, VU8& lo, VU8& hi) {
     lo = LoadRows(DU8(), rows, off + 2);
     hi = LoadRows(DU8(), rows, off + 18);
   }
-  template <size_t S>
-  HWY_INLINE VF32 Scale() const {
+  template <class SI>
+  HWY_INLINE VF32 Scale(SI /*s*/) const {
     return d;
   }
 };
@@ -212,26 +214,24 @@ struct ScaleMinDecoder {
       qh1 = LoadRows(DU8(), rows, off + 32);
     }
   }
-  template <size_t S>
-  HWY_INLINE void Codes(VU8& lo, VU8& hi) {
-    if constexpr (S % 2 == 0) {
-      q0 = LoadRows(DU8(), rows, off + kQsOffset + 32 * (S / 2));
-      q1 = LoadRows(DU8(), rows, off + kQsOffset + 32 * (S / 2) + 16);
-      lo = LowNibbles(q0);
-      hi = LowNibbles(q1);
-    } else {
-      lo = HighNibbles(q0);
-      hi = HighNibbles(q1);
+  template <class SI>
+  HWY_INLINE void Codes(SI s_index, VU8& lo, VU8& hi) {
+    const size_t s = s_index;
+    if (s % 2 == 0) {
+      q0 = LoadRows(DU8(), rows, off + kQsOffset + 32 * (s / 2));
+      q1 = LoadRows(DU8(), rows, off + kQsOffset + 32 * (s / 2) + 16);
     }
+    lo = Nibbles(q0, static_cast<int>(s % 2));
+    hi = Nibbles(q1, static_cast<int>(s % 2));
     if constexpr (kHighBits) {
       const VU8 bit4 = hn::Set(DU8(), 0x10);
-      lo = hn::Or(lo, hn::And(MoveBit<S, 4>(qh0), bit4));
-      hi = hn::Or(hi, hn::And(MoveBit<S, 4>(qh1), bit4));
+      lo = hn::Or(lo, hn::And(MoveBitTo4(qh0, static_cast<int>(s)), bit4));
+      hi = hn::Or(hi, hn::And(MoveBitTo4(qh1, static_cast<int>(s)), bit4));
     }
   }
-  template <size_t S>
-  HWY_INLINE VF32 Scale() const {
-    return hn::Mul(ChunkByteToF32<S>(scales_mins), d);
+  template <class SI>
+  HWY_INLINE VF32 Scale(SI s) const {
+    return hn::Mul(ChunkByteToF32(scales_mins, static_cast<int>(s)), d);
   }
   // dmin * min_j for sub-blocks 0-3 (m0) and 4-7 (m1), one per lane of each row's chunk.
   HWY_INLINE void Mins(VF32& m0, VF32& m1) const {
@@ -279,29 +279,29 @@ struct Q6_KDecoder {
     scales = LoadRows(DU8(), rows, off + 192);
     d = ChunkHalfToF32<7>(LoadRows(DU8(), rows, off + 194));  // 16 bytes ending with d
   }
-  template <size_t S>
-  HWY_INLINE void Codes(VU8& lo, VU8& hi) {
-    constexpr size_t h = S / 4, k = S % 4;
-    if constexpr (k == 0) {
+  template <class SI>
+  HWY_INLINE void Codes(SI s_index, VU8& lo, VU8& hi) {
+    const size_t s = s_index;
+    const size_t h = s / 4, k = s % 4;
+    if (k == 0) {
       for (size_t i = 0; i < 4; ++i) ql[i] = LoadRows(DU8(), rows, off + 64 * h + 16 * i);
       qh0 = LoadRows(DU8(), rows, off + 128 + 32 * h);
       qh1 = LoadRows(DU8(), rows, off + 128 + 32 * h + 16);
     }
-    constexpr size_t i = 2 * (k & 1);
-    lo = k < 2 ? LowNibbles(ql[i]) : HighNibbles(ql[i]);
-    hi = k < 2 ? LowNibbles(ql[i + 1]) : HighNibbles(ql[i + 1]);
+    const size_t i = 2 * (k & 1);
+    const int high = k < 2 ? 0 : 1;
     const VU8 top = hn::Set(DU8(), 0x30);
-    lo = hn::Or(lo, hn::And(MoveBit<2 * k, 4>(qh0), top));
-    hi = hn::Or(hi, hn::And(MoveBit<2 * k, 4>(qh1), top));
+    lo = hn::Or(Nibbles(ql[i], high), hn::And(MoveBitTo4(qh0, static_cast<int>(2 * k)), top));
+    hi = hn::Or(Nibbles(ql[i + 1], high), hn::And(MoveBitTo4(qh1, static_cast<int>(2 * k)), top));
   }
-  template <size_t S>
-  HWY_INLINE VF32 Scale() const {
+  template <class SI>
+  HWY_INLINE VF32 Scale(SI /*s*/) const {
     return d;
   }
-  template <size_t S>
-  HWY_INLINE void HalfScales(VI32& lo, VI32& hi) const {
-    lo = ChunkByteToI32Signed<2 * S>(scales);
-    hi = ChunkByteToI32Signed<2 * S + 1>(scales);
+  template <class SI>
+  HWY_INLINE void HalfScales(SI s, VI32& lo, VI32& hi) const {
+    lo = ChunkByteToI32Signed(scales, static_cast<int>(2 * s));
+    hi = ChunkByteToI32Signed(scales, static_cast<int>(2 * s + 1));
   }
 };
 

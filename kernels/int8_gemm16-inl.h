@@ -93,17 +93,26 @@ HWY_INLINE __m512i High4(__m512i v) {
   return _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(0x0f));
 }
 
-// Bit kFrom of every byte moved to bit 4 (kMask keeps 1 or 2 bits from there).
-template <int kFrom, int kMask>
-HWY_INLINE __m512i BitsTo4(__m512i v) {
-  if constexpr (kFrom < 4) v = _mm512_slli_epi16(v, 4 - kFrom);
-  if constexpr (kFrom > 4) v = _mm512_srli_epi16(v, kFrom - 4);
-  return _mm512_and_si512(v, _mm512_set1_epi8(kMask));
+// Bit `from` of every byte moved to bit 4, masked with `mask` (one or two bits from there).
+HWY_INLINE __m512i BitsTo4(__m512i v, int from, int mask) {
+  v = _mm512_sll_epi16(v, _mm_cvtsi32_si128(from < 4 ? 4 - from : 0));
+  v = _mm512_srl_epi16(v, _mm_cvtsi32_si128(from > 4 ? from - 4 : 0));
+  return _mm512_and_si512(v, _mm512_set1_epi8(static_cast<char>(mask)));
+}
+
+// The nibble `high` (0 or 1) of every byte.
+HWY_INLINE __m512i Nibble(__m512i v, int high) {
+  return _mm512_and_si512(_mm512_srl_epi16(v, _mm_cvtsi32_si128(4 * high)), _mm512_set1_epi8(0x0f));
+}
+
+// Byte `b` (0-3) of every dword, zero-extended.
+HWY_INLINE __m512i DwordByte(__m512i v, int b) {
+  return _mm512_and_si512(_mm512_srl_epi32(v, _mm_cvtsi32_si128(8 * b)), _mm512_set1_epi32(0xff));
 }
 
 // ---- 16-row decoders ---------------------------------------------------------------------
-// Same constants as the chunk decoders (int8_formats-inl.h); Steps<S>(w, ws) gives the 8 step
-// vectors of sub-block S (w[j] lane i = codes 4j..4j+3 of row i) and the per-row scale.
+// Same constants as the chunk decoders (int8_formats-inl.h); Steps(s, w, ws) gives the 8 step
+// vectors of sub-block s (w[j] lane i = codes 4j..4j+3 of row i) and the per-row scale.
 
 struct Q4_0Rows16 {
   static constexpr size_t kBlockElems = 32, kBlockBytes = sizeof(BlockQ4_0), kSubBlocks = 1;
@@ -126,8 +135,7 @@ struct Q4_0Rows16 {
     }
     d = HalfToF32<false>(GatherDwords(rs, off));
   }
-  template <size_t S>
-  HWY_INLINE void Steps(__m512i* out, __m512& ws) const {
+  HWY_INLINE void Steps(size_t /*s*/, __m512i* out, __m512& ws) const {
     for (int j = 0; j < 8; ++j) out[j] = w[j];
     ws = d;
   }
@@ -150,8 +158,7 @@ struct Q8_0Rows16 {
     Load16x16(rs, off + 18, w + 4);
     d = HalfToF32<false>(GatherDwords(rs, off));
   }
-  template <size_t S>
-  HWY_INLINE void Steps(__m512i* out, __m512& ws) const {
+  HWY_INLINE void Steps(size_t /*s*/, __m512i* out, __m512& ws) const {
     for (int j = 0; j < 8; ++j) out[j] = w[j];
     ws = d;
   }
@@ -188,43 +195,36 @@ struct ScaleMinRows16 {
     }
   }
   // 6-bit scale (kMin false) or min j of every row (the rule of UnpackKScales).
-  template <int j, bool kMin>
-  HWY_INLINE __m512 ScaleOrMin() const {
-    const __m512i six = _mm512_set1_epi32(63), four = _mm512_set1_epi32(15);
+  template <bool kMin>
+  HWY_INLINE __m512 ScaleOrMin(int j) const {
     const __m512i w = packed[kMin ? 1 : 0];
     __m512i v;
-    if constexpr (j < 4) {
-      v = _mm512_and_si512(_mm512_srli_epi32(w, 8 * j), six);
+    if (j < 4) {
+      v = _mm512_and_si512(DwordByte(w, j), _mm512_set1_epi32(63));
     } else {
-      const __m512i low =
-          _mm512_and_si512(_mm512_srli_epi32(packed[2], 8 * (j - 4) + (kMin ? 4 : 0)), four);
-      const __m512i top =
-          _mm512_and_si512(_mm512_srli_epi32(w, 8 * (j - 4) + 6), _mm512_set1_epi32(3));
+      const __m512i low = _mm512_and_si512(
+          _mm512_srl_epi32(DwordByte(packed[2], j - 4), _mm_cvtsi32_si128(kMin ? 4 : 0)),
+          _mm512_set1_epi32(15));
+      const __m512i top = _mm512_srli_epi32(DwordByte(w, j - 4), 6);
       v = _mm512_or_si512(low, _mm512_slli_epi32(top, 4));
     }
     return _mm512_cvtepi32_ps(v);
   }
-  template <size_t S>
-  HWY_INLINE void Steps(__m512i* out, __m512& ws) {
-    if constexpr (S % 2 == 0) {
-      Load16x16(*rs, off + kQsOffset + 32 * (S / 2), qs);
-      Load16x16(*rs, off + kQsOffset + 32 * (S / 2) + 16, qs + 4);
+  HWY_INLINE void Steps(size_t s, __m512i* out, __m512& ws) {
+    if (s % 2 == 0) {
+      Load16x16(*rs, off + kQsOffset + 32 * (s / 2), qs);
+      Load16x16(*rs, off + kQsOffset + 32 * (s / 2) + 16, qs + 4);
     }
     for (int j = 0; j < 8; ++j) {
-      out[j] = S % 2 == 0 ? Low4(qs[j]) : High4(qs[j]);
-      if constexpr (kHighBits) out[j] = _mm512_or_si512(out[j], BitsTo4<S, 0x10>(qh[j]));
+      out[j] = Nibble(qs[j], static_cast<int>(s % 2));
+      if constexpr (kHighBits) {
+        out[j] = _mm512_or_si512(out[j], BitsTo4(qh[j], static_cast<int>(s), 0x10));
+      }
     }
-    ws = _mm512_mul_ps(d, ScaleOrMin<S, false>());
+    ws = _mm512_mul_ps(d, ScaleOrMin<false>(static_cast<int>(s)));
   }
   HWY_INLINE void Mins(__m512* m) const {
-    m[0] = _mm512_mul_ps(dmin, ScaleOrMin<0, true>());
-    m[1] = _mm512_mul_ps(dmin, ScaleOrMin<1, true>());
-    m[2] = _mm512_mul_ps(dmin, ScaleOrMin<2, true>());
-    m[3] = _mm512_mul_ps(dmin, ScaleOrMin<3, true>());
-    m[4] = _mm512_mul_ps(dmin, ScaleOrMin<4, true>());
-    m[5] = _mm512_mul_ps(dmin, ScaleOrMin<5, true>());
-    m[6] = _mm512_mul_ps(dmin, ScaleOrMin<6, true>());
-    m[7] = _mm512_mul_ps(dmin, ScaleOrMin<7, true>());
+    for (int j = 0; j < 8; ++j) m[j] = _mm512_mul_ps(dmin, ScaleOrMin<true>(j));
   }
 };
 
@@ -254,31 +254,30 @@ struct Q6_KRows16 {
     for (int i = 0; i < 4; ++i) scales[i] = GatherDwords(rows, off + 192 + 4 * i);
     d = HalfToF32<true>(GatherDwords(rows, off + 206));  // scales[14], scales[15], d
   }
-  template <size_t S>
-  HWY_INLINE void Steps(__m512i* out, __m512& ws) {
-    constexpr size_t h = S / 4, k = S % 4;
-    if constexpr (k == 0) {
+  HWY_INLINE void Steps(size_t s, __m512i* out, __m512& ws) {
+    const size_t h = s / 4, k = s % 4;
+    if (k == 0) {
       for (int i = 0; i < 4; ++i) Load16x16(*rs, off + 64 * h + 16 * i, ql + 4 * i);
       Load16x16(*rs, off + 128 + 32 * h, qh);
       Load16x16(*rs, off + 128 + 32 * h + 16, qh + 4);
     }
     for (int j = 0; j < 8; ++j) {
-      const __m512i low = k < 2 ? Low4(ql[8 * (k & 1) + j]) : High4(ql[8 * (k & 1) + j]);
-      out[j] = _mm512_or_si512(low, BitsTo4<2 * k, 0x30>(qh[j]));
+      const __m512i low = Nibble(ql[8 * (k & 1) + j], k < 2 ? 0 : 1);
+      out[j] = _mm512_or_si512(low, BitsTo4(qh[j], static_cast<int>(2 * k), 0x30));
     }
     ws = d;
   }
-  // Scales of elements 0-15 and 16-31 of sub-block S, sign-extended.
-  template <size_t S>
-  HWY_INLINE void HalfScales(__m512i& lo, __m512i& hi) const {
-    lo = SignedByte<2 * S>();
-    hi = SignedByte<2 * S + 1>();
+  // Scales of elements 0-15 and 16-31 of sub-block s, sign-extended.
+  HWY_INLINE void HalfScales(size_t s, __m512i& lo, __m512i& hi) const {
+    lo = SignedByte(2 * s);
+    hi = SignedByte(2 * s + 1);
   }
 
  private:
-  template <size_t b>
-  HWY_INLINE __m512i SignedByte() const {
-    return _mm512_srai_epi32(_mm512_slli_epi32(scales[b / 4], 24 - 8 * (b % 4)), 24);
+  HWY_INLINE __m512i SignedByte(size_t b) const {
+    const __m512i shifted =
+        _mm512_sll_epi32(scales[b / 4], _mm_cvtsi32_si128(static_cast<int>(24 - 8 * (b % 4))));
+    return _mm512_srai_epi32(shifted, 24);
   }
 };
 
@@ -306,17 +305,16 @@ struct Gemm16Tile {
   __m512 acc[kT];
   HWY_INLINE Gemm16Tile() {}
 
-  template <size_t S>
-  HWY_INLINE void SubBlock(Fmt& dec, size_t wb, const TokenPtrs<kT>& tp) {
+  HWY_INLINE void SubBlock(Fmt& dec, size_t wb, size_t s, const TokenPtrs<kT>& tp) {
     __m512i w[8];
     __m512 ws;
-    dec.template Steps<S>(w, ws);
+    dec.Steps(s, w, ws);
     __m512i sc_lo, sc_hi;
-    if constexpr (Fmt::kHalfScales) dec.template HalfScales<S>(sc_lo, sc_hi);
+    if constexpr (Fmt::kHalfScales) dec.HalfScales(s, sc_lo, sc_hi);
     if constexpr (Fmt::kSigned && Dot::kSignedViaOffset) {
       for (int j = 0; j < 8; ++j) w[j] = _mm512_xor_si512(w[j], _mm512_set1_epi8(-128));
     }
-    const size_t ab = wb * Fmt::kSubBlocks + S;
+    const size_t ab = wb * Fmt::kSubBlocks + s;
     // Fully unrolled so that the accumulators stay in registers and the tokens' dot-product
     // chains interleave.
 #pragma GCC unroll 16
@@ -352,7 +350,6 @@ struct Gemm16Tile {
       const __m512 scale = _mm512_mul_ps(ws, _mm512_set1_ps(tp.scale[t][ab]));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[t]);
     }
-    if constexpr (S + 1 < Fmt::kSubBlocks) SubBlock<S + 1>(dec, wb, tp);
   }
 
   HWY_INLINE void Mins(const Fmt& dec, size_t wb, const TokenPtrs<kT>& tp) {
@@ -374,7 +371,8 @@ struct Gemm16Tile {
     Fmt dec;
     for (size_t wb = 0; wb < n_blocks; ++wb) {
       dec.Load(rs, wb);
-      SubBlock<0>(dec, wb, tp);
+#pragma GCC unroll 1
+      for (size_t s = 0; s < Fmt::kSubBlocks; ++s) SubBlock(dec, wb, s, tp);
       if constexpr (Fmt::kMins) Mins(dec, wb, tp);
     }
 #pragma GCC unroll 16

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "hwy/highway.h"
 #include "kernels/int8_formats-inl.h"
@@ -121,23 +122,24 @@ struct Tile {
 
   HWY_INLINE Tile() {}  // explicit, see int8_formats-inl.h
 
-  // One 32-element sub-block S of weight block wb, for every row vector and token.
-  template <size_t S>
-  HWY_INLINE void SubBlock(size_t wb, const Q8Activations& act, const size_t* tok) {
+  // One 32-element sub-block s of weight block wb, for every row vector and token. s is a size_t
+  // or a std::integral_constant (see int8_formats-inl.h).
+  template <class SI>
+  HWY_INLINE void SubBlock(size_t wb, SI s, const Q8Activations& act, const size_t* tok) {
     const DF32 df;
     VU8 lo[kNV], hi[kNV];
     VF32 ws[kNV];
     VI32 sc_lo[kNV], sc_hi[kNV];
     for (size_t v = 0; v < kNV; ++v) {
-      dec[v].template Codes<S>(lo[v], hi[v]);
-      ws[v] = dec[v].template Scale<S>();
-      if constexpr (Fmt::kHalfScales) dec[v].template HalfScales<S>(sc_lo[v], sc_hi[v]);
+      dec[v].Codes(s, lo[v], hi[v]);
+      ws[v] = dec[v].Scale(s);
+      if constexpr (Fmt::kHalfScales) dec[v].HalfScales(s, sc_lo[v], sc_hi[v]);
       if constexpr (Fmt::kSigned && Dot::kSignedViaOffset) {
         lo[v] = hn::Xor(lo[v], hn::Set(DU8(), 0x80));
         hi[v] = hn::Xor(hi[v], hn::Set(DU8(), 0x80));
       }
     }
-    const size_t ab = wb * Fmt::kSubBlocks + S;  // activation block
+    const size_t ab = wb * Fmt::kSubBlocks + s;  // activation block
     for (size_t t = 0; t < kT; ++t) {
       const int8_t* q = act.Q(tok[t]) + kQ8Block * ab;
       const VI8 a_lo = hn::LoadDup128(DI8(), q);
@@ -162,7 +164,12 @@ struct Tile {
         acc[v][t] = hn::MulAdd(hn::ConvertTo(df, isum), hn::Mul(ws[v], as), acc[v][t]);
       }
     }
-    if constexpr (S + 1 < Fmt::kSubBlocks) SubBlock<S + 1>(wb, act, tok);
+  }
+
+  template <size_t... S>
+  HWY_INLINE void SubBlocksUnrolled(size_t wb, const Q8Activations& act, const size_t* tok,
+                                    std::index_sequence<S...>) {
+    (SubBlock(wb, std::integral_constant<size_t, S>(), act, tok), ...);
   }
 
   // K-quant mins: acc -= (dmin * min_j) * (d_a * sum(q_j)) for the block's 8 sub-blocks.
@@ -187,7 +194,12 @@ struct Tile {
     }
     for (size_t wb = 0; wb < n_blocks; ++wb) {
       for (size_t v = 0; v < kNV; ++v) dec[v].Load(rows + v * kRowsPerVec, wb);
-      SubBlock<0>(wb, act, tok);
+      if constexpr (kT == 1) {
+        SubBlocksUnrolled(wb, act, tok, std::make_index_sequence<Fmt::kSubBlocks>());
+      } else {
+#pragma GCC unroll 1
+        for (size_t s = 0; s < Fmt::kSubBlocks; ++s) SubBlock(wb, s, act, tok);
+      }
       if constexpr (Fmt::kMins) Mins(wb, act, tok);
     }
     for (size_t t = 0; t < kT; ++t) {
