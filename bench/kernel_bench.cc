@@ -252,6 +252,24 @@ int main(int argc, char** argv) try {
                  ParallelOverhead(2, o.reps), ParallelOverhead(64, o.reps));
     }
   }
+  // The same comparison on real work: a decode sweep of small (L2-sized) Q4_0 matrices, where
+  // per-call overhead matters most.
+  {
+    const WeightSet w_small(gemma::GgmlType::Q4_0, 1536, 1536, 64);
+    const std::vector<float> xs = Activations(1536);
+    std::vector<float> ys(1536);
+    for (int threads : o.threads) {
+      if (threads < 2) continue;
+      gemma::SetNumThreads(threads);
+      for (auto backend : {gemma::ParallelBackend::kPool, gemma::ParallelBackend::kTbb}) {
+        gemma::SetParallelBackend(backend);
+        const double s = DecodeSweep(w_small, xs.data(), ys.data(), o.reps);
+        fmt::print("  {} threads, {:4}: decode 1536x1536 Q4_0, {:.1f} us per call\n", threads,
+                   backend == gemma::ParallelBackend::kPool ? "pool" : "tbb",
+                   s / w_small.copies * 1e6);
+      }
+    }
+  }
   gemma::SetParallelBackend(gemma::ParallelBackend::kPool);
 
   struct Shape {
