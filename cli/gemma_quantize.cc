@@ -19,7 +19,8 @@ constexpr const char* kUsage = R"(usage:
   gemma-quantize synth --preset NAME [--type TYPE] [--f32-twin] [--set KEY=VALUE ...]
                        [--vocab FILE.gguf] -o OUT.gguf
       Writes a synthetic Gemma 4 model with seeded random weights in the real tensor layout.
-      NAME: tiny, tiny-e, tiny-moe, e2b, e4b, 26b-a4b, 31b.   TYPE: F32 F16 BF16 Q8_0 Q4_0.
+      NAME: tiny, tiny-e, tiny-moe, e2b, e4b, 26b-a4b, 31b.
+      TYPE: F32 F16 BF16 Q8_0 Q4_0, or the llama-quantize mixes Q4_K_M Q5_K_M Q6_K.
       --f32-twin   write F32 values equal to the decoded weights of the TYPE file
       --set        override a shape field, e.g. --set n_layer=4 --set sliding=SSF --set seed=7
       --vocab      copy the tokenizer from another GGUF (e.g. a vocab-only file)

@@ -1,7 +1,9 @@
 #include "runtime/synth.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -446,10 +448,16 @@ namespace {
 
 struct FileTypeInfo {
   GgmlType matrix_type;
-  uint32_t file_type;  // general.file_type (llama_ftype)
+  uint32_t file_type;    // general.file_type (llama_ftype)
+  bool k_mix = false;    // llama-quantize's per-tensor rules of the Q4_K_M / Q5_K_M / Q6_K mixes
 };
 
 FileTypeInfo ParseFileType(const std::string& type) {
+  std::string upper = type;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper == "Q4_K_M") return {GgmlType::Q4_K, 15, true};
+  if (upper == "Q5_K_M") return {GgmlType::Q5_K, 17, true};
+  if (upper == "Q6_K") return {GgmlType::Q6_K, 18, true};
   const std::optional<GgmlType> t = ParseTypeName(type);
   if (t && CanQuantize(*t)) {
     switch (*t) {
@@ -461,18 +469,52 @@ FileTypeInfo ParseFileType(const std::string& type) {
       default: break;
     }
   }
-  Fail("synth: weight type '{}' is not supported (expected F32, F16, BF16, Q8_0 or Q4_0)", type);
+  Fail("synth: weight type '{}' is not supported (expected F32, F16, BF16, Q8_0, Q4_0, Q4_K_M, "
+       "Q5_K_M or Q6_K)", type);
 }
 
-// The type llama-quantize would store tensor `name` in for a file of matrix type `target`.
-GgmlType StorageType(GgmlType target, std::string_view name, size_t n_dims, uint64_t ne0) {
+// The type llama-quantize gives a matrix in a K-quant mix (src/llama-quant.cpp,
+// llama_tensor_get_type_impl, without imatrix or overrides). attn_v_index counts the attn_v
+// tensors before this one (llama.cpp walks tensors in layer order).
+GgmlType KMixType(const FileTypeInfo& ft, const SynthSpec& s, std::string_view name,
+                  int attn_v_index, int n_attn_v) {
+  auto more_bits = [](int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; };
+  auto has = [&](std::string_view part) { return name.find(part) != std::string_view::npos; };
+  const bool m_mix = ft.file_type == 15 || ft.file_type == 17;  // Q4_K_M, Q5_K_M
+  // Tied embeddings: the token tables are quantized as the output tensor (both of them, as
+  // llama.cpp counts per_layer_token_embd as a token embedding).
+  if (name == "token_embd.weight" || name == "per_layer_token_embd.weight") return GgmlType::Q6_K;
+  if (has("attn_v.weight")) {
+    if (s.n_expert == 8) return GgmlType::Q8_0;
+    return m_mix && more_bits(attn_v_index, n_attn_v) ? GgmlType::Q6_K : ft.matrix_type;
+  }
+  if (has("attn_k.weight") && s.n_expert == 8) return GgmlType::Q8_0;
+  if (has("attn_output.weight") && s.n_expert == 8 && ft.file_type == 15) return GgmlType::Q5_K;
+  if (has("ffn_down")) {
+    int layer = -1;
+    std::sscanf(std::string(name).c_str(), "blk.%d.", &layer);
+    if (m_mix && more_bits(layer, s.n_layer)) return GgmlType::Q6_K;
+  }
+  return ft.matrix_type;
+}
+
+// The type llama-quantize would store tensor `name` in for a file of type `ft`.
+GgmlType StorageType(const FileTypeInfo& ft, const SynthSpec& s, std::string_view name,
+                     size_t n_dims, uint64_t ne0, int attn_v_index, int n_attn_v) {
+  const GgmlType target = ft.matrix_type;
   if (n_dims == 1) return GgmlType::F32;
   if (name.find("ffn_gate_inp.weight") != std::string_view::npos) return GgmlType::F32;
   if (name == "per_layer_model_proj.weight") {
     return target == GgmlType::F32 || target == GgmlType::BF16 ? target : GgmlType::F16;
   }
-  if (ne0 % Traits(target).block_size != 0) return GgmlType::F16;
-  return target;
+  GgmlType t = ft.k_mix ? KMixType(ft, s, name, attn_v_index, n_attn_v) : target;
+  if (ne0 % Traits(t).block_size != 0 && Traits(t).block_size == 256) {
+    // llama.cpp falls back to Q8_0 for Q6_K, but to Q5_0 / Q5_1 for Q4_K / Q5_K, which
+    // gemma-run does not implement: those rows become Q8_0 here too.
+    t = GgmlType::Q8_0;
+  }
+  if (ne0 % Traits(t).block_size != 0) return GgmlType::F16;
+  return t;
 }
 
 struct PlannedTensor {
@@ -640,8 +682,13 @@ GgufWriter BuildSynthWriter(const SynthSpec& s, const SynthOptions& o, SynthResu
   SynthSpec spec = s;
   spec.n_vocab = n_vocab;
   SynthResult result;
-  for (PlannedTensor& pt : PlanTensors(spec)) {
-    const GgmlType stored = StorageType(ft.matrix_type, pt.name, pt.ne.size(), pt.ne[0]);
+  const std::vector<PlannedTensor> planned = PlanTensors(spec);
+  auto is_attn_v = [](const PlannedTensor& p) { return p.name.find("attn_v.weight") != std::string::npos; };
+  const int n_attn_v = static_cast<int>(std::count_if(planned.begin(), planned.end(), is_attn_v));
+  int attn_v_index = 0;
+  for (const PlannedTensor& pt : planned) {
+    const GgmlType stored = StorageType(ft, spec, pt.name, pt.ne.size(), pt.ne[0], attn_v_index, n_attn_v);
+    if (is_attn_v(pt)) ++attn_v_index;
     const GgmlType written = o.f32_twin ? GgmlType::F32 : stored;
     const uint64_t ne0 = pt.ne[0];
     const uint64_t seed = TensorSeed(s.seed, pt.name);

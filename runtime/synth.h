@@ -57,8 +57,9 @@ void ApplySynthOverride(SynthSpec& spec, std::string_view assignment);
 void ValidateSynthSpec(const SynthSpec& spec);
 
 struct SynthOptions {
-  // Weight type of the matrices: F32, F16, BF16, Q8_0, Q4_0, or a mix named by llama.cpp's
-  // file type (see SynthTypeMix). 1-D tensors are always F32, as llama-quantize keeps them.
+  // Weight type of the matrices: F32, F16, BF16, Q8_0, Q4_0, or a llama-quantize mix by its
+  // file type name (Q4_K_M, Q5_K_M, Q6_K: K-quants with llama.cpp's per-tensor choices).
+  // 1-D tensors are always F32, as llama-quantize keeps them.
   std::string type = "F32";
   // Write F32 values equal to the decoded weights of the `type` file (its exact "twin").
   bool f32_twin = false;
