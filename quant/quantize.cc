@@ -7,6 +7,7 @@
 
 #include "quant/blocks.h"
 #include "quant/fp16.h"
+#include "quant/kquants.h"
 
 namespace gemma {
 namespace {
@@ -69,6 +70,9 @@ bool CanQuantize(GgmlType type) {
     case GgmlType::BF16:
     case GgmlType::Q8_0:
     case GgmlType::Q4_0:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
       return true;
     default:
       return false;
@@ -95,6 +99,12 @@ void QuantizeRow(GgmlType type, const float* x, size_t n, void* out) {
       return QuantizeQ8_0(x, n, static_cast<BlockQ8_0*>(out));
     case GgmlType::Q4_0:
       return QuantizeQ4_0(x, n, static_cast<BlockQ4_0*>(out));
+    case GgmlType::Q4_K:
+      return QuantizeQ4_K(x, n, static_cast<BlockQ4_K*>(out));
+    case GgmlType::Q5_K:
+      return QuantizeQ5_K(x, n, static_cast<BlockQ5_K*>(out));
+    case GgmlType::Q6_K:
+      return QuantizeQ6_K(x, n, static_cast<BlockQ6_K*>(out));
     default:
       assert(false && "QuantizeRow: unsupported type");
   }
@@ -120,6 +130,12 @@ void DequantizeRow(GgmlType type, const void* in, size_t n, float* y) {
       return DequantizeQ8_0(static_cast<const BlockQ8_0*>(in), n, y);
     case GgmlType::Q4_0:
       return DequantizeQ4_0(static_cast<const BlockQ4_0*>(in), n, y);
+    case GgmlType::Q4_K:
+      return DequantizeQ4_K(static_cast<const BlockQ4_K*>(in), n, y);
+    case GgmlType::Q5_K:
+      return DequantizeQ5_K(static_cast<const BlockQ5_K*>(in), n, y);
+    case GgmlType::Q6_K:
+      return DequantizeQ6_K(static_cast<const BlockQ6_K*>(in), n, y);
     default:
       assert(false && "DequantizeRow: unsupported type");
   }
