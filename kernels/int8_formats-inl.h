@@ -90,6 +90,9 @@ struct Q4_0Decoder {
   template <class Dot>
   static constexpr int Offset() { return 8; }
 
+  // User-provided: GCC 12 on aarch64 compiles implicit constructors without Highway's target
+  // pragma, and they then cannot inline the NEON vector members' constructors.
+  HWY_INLINE Q4_0Decoder() {}
   const uint8_t* const* rows;
   VU8 qs;
   VF32 d;
@@ -117,6 +120,9 @@ struct Q8_0Decoder {
   template <class Dot>
   static constexpr int Offset() { return Dot::kSignedViaOffset ? 128 : 0; }
 
+  // User-provided: GCC 12 on aarch64 compiles implicit constructors without Highway's target
+  // pragma, and they then cannot inline the NEON vector members' constructors.
+  HWY_INLINE Q8_0Decoder() {}
   const uint8_t* const* rows;
   size_t off;
   VF32 d;
@@ -169,6 +175,9 @@ struct ScaleMinDecoder {
   template <class Dot>
   static constexpr int Offset() { return 0; }
 
+  // User-provided: GCC 12 on aarch64 compiles implicit constructors without Highway's target
+  // pragma, and they then cannot inline the NEON vector members' constructors.
+  HWY_INLINE ScaleMinDecoder() {}
   const uint8_t* const* rows;
   size_t off;
   VF32 d, dmin;
@@ -237,6 +246,9 @@ struct Q6_KDecoder {
   template <class Dot>
   static constexpr int Offset() { return 32; }
 
+  // User-provided: GCC 12 on aarch64 compiles implicit constructors without Highway's target
+  // pragma, and they then cannot inline the NEON vector members' constructors.
+  HWY_INLINE Q6_KDecoder() {}
   const uint8_t* const* rows;
   size_t off;
   VF32 d;

@@ -106,6 +106,10 @@ HWY_INLINE void PackQ8(const float* x, size_t t0, size_t t1, Q8Activations& act)
 
 template <class Fmt, class Dot, size_t kNV, size_t kT>
 struct Tile {
+  // User-provided: GCC 12 on aarch64 compiles implicit constructors without Highway's target
+  // pragma, and they then cannot inline the NEON vector members' constructors.
+  HWY_INLINE Tile() {}
+
   Fmt dec[kNV];
   VF32 acc[kNV][kT];
 
