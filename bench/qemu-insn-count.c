@@ -19,6 +19,8 @@ void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, udata_cb cb, void* user
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb* tb);
 struct qemu_plugin_insn* qemu_plugin_tb_get_insn(const struct qemu_plugin_tb* tb, size_t idx);
 char* qemu_plugin_insn_disas(const struct qemu_plugin_insn* insn);
+const void* qemu_plugin_insn_data(const struct qemu_plugin_insn* insn);
+size_t qemu_plugin_insn_size(const struct qemu_plugin_insn* insn);
 void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn* insn,
                                                 enum qemu_plugin_op op, void* ptr, uint64_t imm);
 
@@ -46,13 +48,27 @@ static uint64_t* CounterFor(const char* disas) {
   return &table[n_mnemonics++].count;
 }
 
+// qemu 7.2's disassembler prints the Armv8.2 dot products (and LSE atomics) as ".byte": name
+// the dot products from their encoding.
+static const char* DotProductName(const struct qemu_plugin_insn* insn) {
+  if (qemu_plugin_insn_size(insn) != 4) return NULL;
+  uint32_t w;
+  memcpy(&w, qemu_plugin_insn_data(insn), 4);
+  if ((w & 0xbfe0fc00u) == 0x0e809400u) return "sdot";  // SDOT (vector)
+  if ((w & 0xbfe0fc00u) == 0x2e809400u) return "udot";  // UDOT (vector)
+  if ((w & 0xbfc0f400u) == 0x0f80e000u) return "sdot";  // SDOT (by element)
+  if ((w & 0xbfc0f400u) == 0x2f80e000u) return "udot";  // UDOT (by element)
+  return NULL;
+}
+
 static void OnTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb* tb) {
   (void)id;
   for (size_t i = 0; i < qemu_plugin_tb_n_insns(tb); ++i) {
     struct qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
     char* disas = qemu_plugin_insn_disas(insn);
+    const char* dot = strncmp(disas, ".byte", 5) == 0 ? DotProductName(insn) : NULL;
     qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
-                                               CounterFor(disas), 1);
+                                               CounterFor(dot ? dot : disas), 1);
     free(disas);
   }
 }
