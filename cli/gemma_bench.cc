@@ -32,6 +32,7 @@ constexpr const char* kUsage = R"(usage: gemma-bench -m FILE [options]
   -d, --n-depth LIST      context depths: tokens already in the cache (default 0)
   -o, --output FORMAT     md (default) or json
   --precision MODE        fast (default) or exact
+  --cache-type T          KV cache type: f16 (default), bf16, f32 or q8_0
 )";
 
 std::vector<int> ParseList(const std::string& flag, const std::string& s) {
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
     std::vector<int> threads = {static_cast<int>(tbb::info::default_concurrency())};
     int reps = 5;
     gemma::Precision precision = gemma::Precision::kFast;
+    gemma::KvType cache_type = gemma::KvType::kF16;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       auto value = [&]() -> std::string {
@@ -126,6 +128,11 @@ int main(int argc, char** argv) {
       else if (a == "-o" || a == "--output") {
         output = value();
         if (output != "md" && output != "json") gemma::Fail("-o: expected md or json");
+      } else if (a == "--cache-type") {
+        const std::string t = value();
+        const auto type = gemma::ParseKvType(t);
+        if (!type) gemma::Fail("--cache-type: expected f16, bf16, f32 or q8_0, got '{}'", t);
+        cache_type = *type;
       } else if (a == "--precision") {
         const std::string p = value();
         if (p == "exact") precision = gemma::Precision::kExact;
@@ -165,7 +172,9 @@ int main(int argc, char** argv) {
       gemma::SessionOptions opt;
       opt.n_ctx = max_ctx;
       opt.precision = precision;
+      opt.cache_type = cache_type;
       gemma::Session session(model, opt);
+      if (nt == threads.front()) fmt::print(stderr, "{}\n", session.cache().Describe());
       for (int depth : depths) {
         const std::vector<int32_t> context = random_tokens(depth);
         auto run = [&](bool prompt, int n) {

@@ -21,6 +21,7 @@ constexpr const char* kUsage = R"(usage: gemma-run -m MODEL.gguf [options]
   --all-logits            ... for every position instead
   --precision MODE        fast (int8 activations, default) or exact (fp32 activations)
   -c, --ctx-size N        context size in tokens
+  --cache-type T          KV cache type: f16 (default), bf16, f32 or q8_0
   -h, --help              this help
 )";
 
@@ -96,6 +97,11 @@ int main(int argc, char** argv) {
         else gemma::Fail("--precision: expected exact or fast, got '{}'", p);
       } else if (a == "-c" || a == "--ctx-size") {
         sopt.n_ctx = std::stoll(value());
+      } else if (a == "--cache-type") {
+        const std::string t = value();
+        const auto type = gemma::ParseKvType(t);
+        if (!type) gemma::Fail("--cache-type: expected f16, bf16, f32 or q8_0, got '{}'", t);
+        sopt.cache_type = *type;
       } else {
         gemma::Fail("unknown argument '{}' (see gemma-run --help)", a);
       }
