@@ -5,6 +5,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 
@@ -68,6 +69,8 @@ int64_t SlidingRecomputeSpan(const ModelConfig& c) {
   return span;
 }
 
+std::atomic<RouterGapTrace*> g_router_trace{nullptr};
+
 // Runs fn(i) for i < n, on TBB threads when there is enough work to pay for them.
 template <typename Fn>
 void ForEach(size_t n, size_t min_parallel, Fn&& fn) {
@@ -120,6 +123,8 @@ Session::Session(const Model& model, SessionOptions options)
 }
 
 Session::~Session() = default;
+
+void SetRouterGapTraceForTesting(RouterGapTrace* trace) { g_router_trace = trace; }
 
 void Session::Rewind(int64_t pos) {
   if (pos < 0 || pos > pos_) Fail("cannot rewind to position {} (the cache holds {})", pos, pos_);
@@ -353,6 +358,11 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, int64_t start,
         std::iota(order.begin(), order.end(), 0);
         std::partial_sort(order.begin(), order.begin() + K, order.end(),
                           [&](size_t a, size_t b) { return pr[a] > pr[b] || (pr[a] == pr[b] && a < b); });
+        if (RouterGapTrace* trace = g_router_trace.load(std::memory_order_relaxed); trace && K < E) {
+          float runner_up = 0.0f;
+          for (size_t k = K; k < E; ++k) runner_up = std::max(runner_up, pr[order[k]]);
+          trace->emplace_back(s.pos[r], pr[order[K - 1]] - runner_up);
+        }
         float sum = 0.0f;
         for (size_t k = 0; k < K; ++k) sum += pr[order[k]];
         sum = std::max(sum, 6.103515625e-5f);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "kernels/kv_format.h"
@@ -30,6 +31,13 @@ struct SessionOptions {
   // Rewind() by up to batch + rewind_margin tokens needs no recomputation.
   int64_t rewind_margin = 512;
 };
+
+// Test hook (process-wide, like SetLlamaCppGeluForTesting): while set, every MoE layer appends
+// (position, p_k - p_k+1) for each row it routes: the gap between the last chosen expert's
+// probability and the best unchosen one. A gap near zero is a near-tie that rounding noise can
+// flip, which changes that position's output discontinuously.
+using RouterGapTrace = std::vector<std::pair<int64_t, float>>;
+void SetRouterGapTraceForTesting(RouterGapTrace* trace);
 
 class Session {
  public:
