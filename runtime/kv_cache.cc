@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "runtime/error.h"
 
@@ -110,6 +111,30 @@ KvView KvCache::View(int layer) const {
   view.k = KvStore{type_, c.k, c.slot_bytes, c.head_bytes, c.slots};
   view.v = KvStore{type_, c.v, c.slot_bytes, c.head_bytes, c.slots};
   return view;
+}
+
+void KvCache::FillRandom(int64_t n, uint64_t seed) {
+  for (size_t li = 0; li < layers_.size(); ++li) {
+    Layer& c = layers_[li];
+    if (!c.owns || n <= 0) continue;
+    // A pool of random rows, cycled with a stride so neighbouring positions differ.
+    constexpr size_t kPool = 61;
+    const size_t floats = static_cast<size_t>(c.row_floats);
+    std::vector<float> pool(kPool * floats);
+    std::mt19937_64 rng(seed + li);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (float& x : pool) x = normal(rng);
+    std::vector<uint8_t> encoded(kPool * c.slot_bytes);
+    for (size_t i = 0; i < kPool; ++i) EncodeKvRow(type_, &pool[i * floats], floats, &encoded[i * c.slot_bytes]);
+    const int64_t first = std::max<int64_t>(0, n - c.slots);
+    tbb::parallel_for(first, n, [&](int64_t p) {
+      const size_t slot = static_cast<size_t>(p % c.slots);
+      const size_t pk = static_cast<size_t>(p) % kPool, pv = (static_cast<size_t>(p) * 7 + 3) % kPool;
+      std::memcpy(c.k + slot * c.slot_bytes, &encoded[pk * c.slot_bytes], c.slot_bytes);
+      std::memcpy(c.v + slot * c.slot_bytes, &encoded[pv * c.slot_bytes], c.slot_bytes);
+    });
+    c.oldest = std::max<int64_t>(0, n - c.slots);
+  }
 }
 
 void KvCache::DiscardBefore(int layer, int64_t pos) {

@@ -54,6 +54,10 @@ class KvCache {
   // Declares positions below `pos` of a KV-owning layer lost (before recomputing them).
   void DiscardBefore(int layer, int64_t pos);
 
+  // Benchmark helper: writes random unit-RMS K and V rows (like normalised ones) for positions
+  // [0, n) of every KV-owning layer (rings: the last `slots` of them).
+  void FillRandom(int64_t n, uint64_t seed);
+
   // Bytes of the whole layout when every slot is written (what is reserved).
   uint64_t Bytes() const;
   // Bytes currently backed by memory (pages written so far), from mincore().

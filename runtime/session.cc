@@ -157,6 +157,16 @@ void Session::RestoreSlidingWindows() {
   recomputed_ += pos_ - from;
 }
 
+void Session::LoadRandomContextForBenchmark(std::span<const int32_t> tokens) {
+  if (pos_ != 0) Fail("LoadRandomContextForBenchmark needs an empty session (it holds {} tokens)", pos_);
+  if (static_cast<int64_t>(tokens.size()) > n_ctx_) {
+    Fail("context full: {} tokens exceed the context size {}", tokens.size(), n_ctx_);
+  }
+  cache_.FillRandom(static_cast<int64_t>(tokens.size()), 0x5eed);
+  tokens_.assign(tokens.begin(), tokens.end());
+  pos_ = static_cast<int64_t>(tokens.size());
+}
+
 std::vector<float> Session::ShiftContext(int64_t keep, int64_t n_discard, LogitsMode mode) {
   if (keep < 0 || n_discard < 0 || keep + n_discard > pos_) {
     Fail("cannot drop tokens [{}, {}) from a context of {} tokens", keep, keep + n_discard, pos_);

@@ -74,6 +74,13 @@ class Session {
   std::vector<float> ShiftContext(int64_t keep, int64_t n_discard,
                                   LogitsMode mode = LogitsMode::kNone);
 
+  // Benchmark helper: makes the session look as if `tokens` had been evaluated, but fills the
+  // KV cache with random unit-RMS K/V instead of running the model, so that decoding at a depth
+  // of 128K tokens can be timed without first spending an hour on prefill. The logits that
+  // follow are meaningless; the work and memory traffic of attention over the cache are real.
+  // Requires an empty session (Position() == 0).
+  void LoadRandomContextForBenchmark(std::span<const int32_t> tokens);
+
   // Tokens before a rewind target that Rewind() re-runs when the rings lost the window.
   int64_t RecomputeSpan() const { return recompute_span_; }
   // Total tokens Rewind() has re-run so far (for tests and diagnostics).
