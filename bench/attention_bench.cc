@@ -4,8 +4,9 @@
 //   attention-bench [--shape e2b|e4b|26b|31b] [--depths 4096,32768,131072] [--prompt 16384]
 //                   [--batch 512] [--cache-type f16] [-t THREADS] [-r REPS] [--cpu-time]
 //
-// decode @ D: one query at position D against D + 1 cached positions, for one global and one
-// sliding layer; the per-token figure weights them by the model's number of layers of each kind.
+// decode @ D: one query at position D against D + 1 cached positions in every attention layer
+// of the model (each cache-owning layer has its own store; KV-shared layers reuse one), in
+// layer order; per-layer times are the last run's averages, model ms/token the median.
 // prefill N: the N-token prompt in chunks of --batch tokens (each chunk attends over everything
 // before it and itself), weighted the same way. Medians over REPS runs.
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include <cstdio>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
@@ -32,15 +34,16 @@ using namespace gemma;
 
 struct ModelShape {
   const char* name;
-  int n_head, kv_sliding, kv_global, dim_sliding, dim_global, window, n_sliding, n_global;
+  int n_head, kv_sliding, kv_global, dim_sliding, dim_global, window;
+  int n_sliding, n_global;                // attention layers of each kind (KV-shared ones too)
+  int n_sliding_caches, n_global_caches;  // layers that own a cache
 };
 
-// Attention layers per kind (KV-shared layers attend too, so they count).
 constexpr ModelShape kShapes[] = {
-    {"e2b", 8, 1, 1, 256, 512, 512, 28, 7},
-    {"e4b", 8, 2, 2, 256, 512, 512, 35, 7},
-    {"26b", 16, 8, 2, 256, 512, 1024, 25, 5},
-    {"31b", 32, 16, 4, 256, 512, 1024, 50, 10},
+    {"e2b", 8, 1, 1, 256, 512, 512, 28, 7, 12, 3},
+    {"e4b", 8, 2, 2, 256, 512, 512, 35, 7, 20, 4},
+    {"26b", 16, 8, 2, 256, 512, 1024, 25, 5, 25, 5},
+    {"31b", 32, 16, 4, 256, 512, 1024, 50, 10, 50, 10},
 };
 
 // A KV store of `slots` slots with positions [0, end) written (the last `slots` in a ring).
@@ -195,20 +198,41 @@ int main(int argc, char** argv) {
   const AttentionShape sliding{shape->n_head, shape->kv_sliding, shape->dim_sliding, shape->window};
   const int64_t ring = (shape->window - 1 + batch + 512 + 255) / 256 * 256;  // as the session sizes it
   std::mt19937 rng(3);
-  std::normal_distribution<float> normal(0.0f, 0.15f);
+  std::normal_distribution<float> normal(0.0f, std::getenv("QSTD") ? std::stof(std::getenv("QSTD")) : 0.15f);
 
   fmt::print("| test | global layer ms | sliding layer ms | model ms/token | KV GB/s |\n| --- | ---: | ---: | ---: | ---: |\n");
   for (int64_t depth : depths) {
-    const Store g(type, global.n_kv_head, global.head_dim, depth + 1, depth + 1);
-    const Store s(type, sliding.n_kv_head, sliding.head_dim, ring, depth + 1);
+    // One store per cache-owning layer, visited in the model's layer order (sliding layers
+    // between globals), so that nothing stays in L3 that would not in the real model.
+    std::vector<std::unique_ptr<Store>> gs, ss;
+    for (int i = 0; i < shape->n_global_caches; ++i) {
+      gs.push_back(std::make_unique<Store>(type, global.n_kv_head, global.head_dim, depth + 1, depth + 1));
+    }
+    for (int i = 0; i < shape->n_sliding_caches; ++i) {
+      ss.push_back(std::make_unique<Store>(type, sliding.n_kv_head, sliding.head_dim, ring, depth + 1));
+    }
     std::vector<float> qg(static_cast<size_t>(global.n_head * global.head_dim)), og(qg.size());
     std::vector<float> qs(static_cast<size_t>(sliding.n_head * sliding.head_dim)), os(qs.size());
     for (float& x : qg) x = normal(rng);
     for (float& x : qs) x = normal(rng);
     const int64_t pos = depth;
-    const double tg = MedianSeconds(reps, [&] { Attention(global, qg.data(), &pos, 1, g.view, og.data()); });
-    const double ts = MedianSeconds(reps, [&] { Attention(sliding, qs.data(), &pos, 1, s.view, os.data()); });
-    const double per_token = shape->n_global * tg + shape->n_sliding * ts;
+    double t_global = 0, t_sliding = 0;
+    const int per_group = shape->n_sliding / shape->n_global;
+    const double per_token = MedianSeconds(reps, [&] {
+      int gi = 0, si = 0;
+      t_global = t_sliding = 0;
+      for (int g = 0; g < shape->n_global; ++g) {
+        const double t0 = Now();
+        for (int k = 0; k < per_group; ++k, ++si) {
+          Attention(sliding, qs.data(), &pos, 1, ss[static_cast<size_t>(si % shape->n_sliding_caches)]->view, os.data());
+        }
+        const double t1 = Now();
+        Attention(global, qg.data(), &pos, 1, gs[static_cast<size_t>(gi++ % shape->n_global_caches)]->view, og.data());
+        t_sliding += t1 - t0;
+        t_global += Now() - t1;
+      }
+    });
+    const double tg = t_global / shape->n_global, ts = t_sliding / shape->n_sliding;
     // Bytes of K and V read by one global layer (the dominant term at depth).
     const double bytes = 2.0 * static_cast<double>(depth + 1) * global.n_kv_head *
                          static_cast<double>(KvRowBytes(type, static_cast<size_t>(global.head_dim)));
