@@ -81,8 +81,12 @@ void ForEach(size_t n, size_t min_parallel, Fn&& fn) {
   }
 }
 
+// Rows of a chunk are independent: prefill chunks spread them over the threads.
+constexpr size_t kParallelRowFloats = 16384;
+
 void RmsNormRows(float* x, const float* w, size_t rows, size_t n, float eps) {
-  for (size_t r = 0; r < rows; ++r) RmsNorm(x + r * n, w, n, eps, x + r * n);
+  ForEach(rows, rows * n >= kParallelRowFloats ? 2 : rows + 1,
+          [&](size_t r) { RmsNorm(x + r * n, w, n, eps, x + r * n); });
 }
 
 void AddRows(float* x, const float* y, size_t count) {
@@ -233,11 +237,11 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, int64_t start,
   // Embedding: the token's row times sqrt(H).
   s.x.resize(rows * H);
   const float embd_scale = std::sqrt(static_cast<float>(H));
-  for (size_t r = 0; r < rows; ++r) {
+  ForEach(rows, 16, [&](size_t r) {
     float* xr = &s.x[r * H];
     DequantizeRow(w.token_embd.type, w.token_embd.Row(tokens[r]), H, xr);
     for (size_t i = 0; i < H; ++i) xr[i] *= embd_scale;
-  }
+  });
 
   // Per-layer embeddings (E-models): token part plus a projection of the scaled embedding.
   if (P > 0) {
@@ -247,14 +251,14 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, int64_t start,
     const float proj_scale = 1.0f / std::sqrt(static_cast<float>(H));
     const float tok_scale = std::sqrt(static_cast<float>(P));
     const float mix_scale = 1.0f / std::sqrt(2.0f);
-    std::vector<float> tok_row(LP);
-    for (size_t r = 0; r < rows; ++r) {
+    ForEach(rows, 4, [&](size_t r) {
+      std::vector<float> tok_row(LP);
       float* pr = &s.ple[r * LP];
       for (size_t i = 0; i < LP; ++i) pr[i] *= proj_scale;
-      RmsNormRows(pr, w.ple_proj_norm, L, P, eps);
+      for (size_t l = 0; l < L; ++l) RmsNorm(pr + l * P, w.ple_proj_norm, P, eps, pr + l * P);
       DequantizeRow(w.ple_token_embd.type, w.ple_token_embd.Row(tokens[r]), LP, tok_row.data());
       for (size_t i = 0; i < LP; ++i) pr[i] = (pr[i] + tok_row[i] * tok_scale) * mix_scale;
-    }
+    });
   }
 
   std::vector<size_t> wanted;
