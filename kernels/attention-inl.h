@@ -334,6 +334,22 @@ struct TaskState {
   int32_t min_lo = 0, max_lo = 0, min_hi = 0, max_hi = 0;  // over the real rows
 };
 
+// Attention streams K and V of a long context from memory: ask for the rows of the block that
+// starts at `next` while this one is computed.
+HWY_INLINE void PrefetchNextBlock(const attention_internal::AttendTask& t, int64_t next) {
+  if (next >= t.key_end) return;
+  const size_t head_bytes = t.k->head_bytes, stride = t.k->slot_bytes;
+  const uint8_t* kn = t.k->Head(next, t.kv_head);
+  const uint8_t* vn = t.v->Head(next, t.kv_head);
+  const int64_t n = std::min<int64_t>(kAttentionKeyBlock, t.key_end - next);
+  for (int64_t j = 0; j < n; ++j) {
+    for (size_t b = 0; b < head_bytes; b += 64) {
+      hwy::Prefetch(kn + j * stride + b);
+      hwy::Prefetch(vn + j * stride + b);
+    }
+  }
+}
+
 // Keys [j0, j0 + n) of one aligned block, for the rows of a task with few rows: dot products
 // along the head dimension straight from the cache, a row-by-row online softmax, then P·V.
 template <KvType kType>
@@ -347,19 +363,7 @@ HWY_INLINE void FewRowsBlock(const attention_internal::AttendTask& t, TaskState&
   const size_t stride = t.k->slot_bytes;  // an aligned block never wraps: rows are consecutive
   const uint8_t* k0 = t.k->Head(j0, t.kv_head);
   const uint8_t* v0 = t.v->Head(j0, t.kv_head);
-  // Decode streams K and V of a long context from DRAM: ask for the next block's rows now.
-  if (j0 + n < t.key_end) {
-    const size_t head_bytes = t.k->head_bytes;
-    const uint8_t* kn = t.k->Head(j0 + n, t.kv_head);
-    const uint8_t* vn = t.v->Head(j0 + n, t.kv_head);
-    const int64_t next = std::min<int64_t>(kAttentionKeyBlock, t.key_end - j0 - n);
-    for (int64_t jj = 0; jj < next; ++jj) {
-      for (size_t b = 0; b < head_bytes; b += 64) {
-        hwy::Prefetch(kn + jj * stride + b);
-        hwy::Prefetch(vn + jj * stride + b);
-      }
-    }
-  }
+  PrefetchNextBlock(t, j0 + n);
 
   int j = 0;
   for (; j + kFewKeys <= n; j += kFewKeys) {
@@ -413,6 +417,7 @@ HWY_INLINE void ManyRowsBlock(const attention_internal::AttendTask& t, TaskState
   const size_t dim = st.dim, m_pad = st.m_pad;
   const float neg_inf = -std::numeric_limits<float>::infinity();
 
+  PrefetchNextBlock(t, j0 + n);
   DecodeRows(*t.k, t.kv_head, j0, n, dim, st.kf);
   // Keys past n are zero rows (their scores are masked below).
   const int n_tile = (n + kScoreKeys - 1) / kScoreKeys * kScoreKeys;
