@@ -51,8 +51,10 @@ namespace {
 
 using attention_internal::AttendTask;
 
-// About this many query rows (tokens x heads of a group) share each decoded K/V block.
-constexpr int kRowsPerTask = 64;
+// About this many query rows (tokens x heads of a group) share each decoded K/V block: more rows
+// decode K/V less often (and stream it from memory less often) but need more L2 (d = 512: Q,
+// O, decoded K and V blocks take ~650 KB at 128 rows).
+constexpr int kRowsPerTask = 128;
 // Fewer (KV head, query block) tasks than this are split along the keys, down to segments of
 // at least kMinSegmentKeys. Depends only on the shapes, so results do not depend on threads.
 constexpr size_t kMinTasks = 16;
