@@ -12,7 +12,10 @@ excess of the long prompt over prompt/512 short ones is the quadratic (attention
 
 usage: bench/depth_vs_llama.py --model M.gguf [--threads 1] [--depths 0,4096,32768,131072]
          [--tg 32] [--reps 3] [--prompt 16384] [--cache-type f16] [--fill random|prefill]
-         [--build build-test] [--out results.json]
+         [--build build-test] [--cpu-time] [--out results.json]
+
+--cpu-time compares the process CPU time of each engine (one thread) instead of the wall clock:
+on a machine shared with other work, wall-clock speeds mostly measure the scheduler.
 """
 import argparse
 import json
@@ -39,7 +42,7 @@ def run(cmd):
 def ours(a, depth, pp, tg):
     cmd = [os.path.join(root, a.build, "cli", "gemma-bench"), "-m", a.model, "-t", str(a.threads),
            "-r", str(a.reps), "-p", str(pp), "-n", str(tg), "-d", str(depth), "-o", "json",
-           "--cache-type", a.cache_type, "--depth-fill", a.fill]
+           "--cache-type", a.cache_type, "--depth-fill", a.fill] + (["--cpu-time"] if a.cpu_time else [])
     out, _ = run(cmd)
     res = {}
     for r in json.loads(out):
@@ -58,10 +61,11 @@ def llama(a, depth, pp, tg):
     run(cmd)
     r = json.load(open(out_file))
     res = {}
+    key = "cpu" if a.cpu_time else "internal"
     if r["pp_tps"]:
-        res["pp"] = r["pp_tps"]["internal"]
+        res["pp"] = r["pp_tps"][key]
     if r["tg_tps"]:
-        res["tg"] = r["tg_tps"]["internal"]
+        res["tg"] = r["tg_tps"][key]
     res["settings"] = r["settings"]
     return res
 
@@ -76,6 +80,8 @@ def main():
     ap.add_argument("--prompt", type=int, default=16384)
     ap.add_argument("--cache-type", default="f16")
     ap.add_argument("--fill", default="random")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="compare process CPU time instead of wall time (use with --threads 1 on a busy machine)")
     ap.add_argument("--build", default="build-test")
     ap.add_argument("--work", default=os.path.join(root, ".cache", "llama-depth"))
     ap.add_argument("--out")
@@ -83,6 +89,7 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     depths = [int(d) for d in a.depths.split(",") if d]
     results = {"model": a.model, "threads": a.threads, "cache_type": a.cache_type, "fill": a.fill,
+               "timing": "cpu" if a.cpu_time else "wall",
                "decode": [], "prefill": None}
 
     print("| depth | gemma-run tg t/s | llama.cpp tg t/s | ratio | gemma-run ms/token over first depth "

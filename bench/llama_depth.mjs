@@ -11,7 +11,8 @@
 // (random K/V rows taken from that prefill), the same idea as gemma-bench --depth-fill random.
 // Every run then loads the state (untimed) and times either one batch of --pp tokens or --tg
 // single-token decodes after one untimed token. Reported: median tokens/s over --reps, from the
-// wall clock around the node-llama-cpp calls and from llama.cpp's own perf counters.
+// wall clock around the node-llama-cpp calls, from llama.cpp's own perf counters, and from the
+// process CPU time (comparable to gemma-bench --cpu-time with one thread).
 // Needs the llama-ref peer (../shared/tools/llama-ref; LLAMA_REF=dir to override).
 
 import fs from 'node:fs';
@@ -39,6 +40,9 @@ const work = args.work || path.join(here, '..', '.cache', 'llama-depth');
 fs.mkdirSync(work, { recursive: true });
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
+// CPU seconds of the whole process (all threads): with --threads 1, the time llama.cpp's work
+// took on the CPU, much less disturbed than the wall clock when other processes compete.
+const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 function lcg(seed) { let x = seed >>> 0 || 1; return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0); }
@@ -108,30 +112,32 @@ const runs = { pp: [], tg: [] };
 for (let r = -1; r < args.reps; r++) {  // r = -1: warm-up
   if (args.pp > 0) {
     await loadDepth();
-    const t0 = now();
-    await seq.evaluateWithoutGeneratingNewTokens(randomTokens(args.pp));
-    const wall = args.pp / (now() - t0);
+    const toks = randomTokens(args.pp);
+    const t0 = now(), c0 = cpuNow();
+    await seq.evaluateWithoutGeneratingNewTokens(toks);
+    const wall = args.pp / (now() - t0), cpu = args.pp / (cpuNow() - c0);
     const inner = await internalTimings();
-    if (r >= 0) runs.pp.push({ wall, internal: inner ? inner.p_n / (inner.p_ms / 1e3) : null });
+    if (r >= 0) runs.pp.push({ wall, cpu, internal: inner ? inner.p_n / (inner.p_ms / 1e3) : null });
   }
   if (args.tg > 0) {
     await loadDepth();
     const it = seq.evaluate(randomTokens(1), { temperature: 0, yieldEogToken: true });
     await it.next();  // the first token: prompt eval, untimed
     await internalTimings();
-    const t0 = now();
+    const t0 = now(), c0 = cpuNow();
     for (let i = 0; i < args.tg; i++) {
       const res = await it.next();
       if (res.done) throw new Error('generation stopped early');
     }
-    const wall = args.tg / (now() - t0);
+    const wall = args.tg / (now() - t0), cpu = args.tg / (cpuNow() - c0);
     await it.return();
     const inner = await internalTimings();
-    if (r >= 0) runs.tg.push({ wall, internal: inner ? inner.e_n / (inner.e_ms / 1e3) : null });
+    if (r >= 0) runs.tg.push({ wall, cpu, internal: inner ? inner.e_n / (inner.e_ms / 1e3) : null });
   }
 }
 
-const summary = (xs) => xs.length ? { wall: median(xs.map((x) => x.wall)), internal: median(xs.map((x) => x.internal)) } : null;
+const summary = (xs) => xs.length ? { wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)),
+  internal: median(xs.map((x) => x.internal)) } : null;
 const result = {
   tool: 'llama_depth.mjs', model: args.model, peer: peer.info(),
   settings: { depth: args.depth, fill: args.fill, pp: args.pp, tg: args.tg, reps: args.reps, threads: args.threads,
@@ -140,8 +146,8 @@ const result = {
 };
 const text = JSON.stringify(result, null, 1);
 if (args.out) fs.writeFileSync(args.out, text + '\n'); else process.stdout.write(text + '\n');
-console.error(`llama.cpp d${args.depth}: pp${args.pp} ${result.pp_tps ? result.pp_tps.internal.toFixed(2) : '-'} t/s, ` +
-  `tg${args.tg} ${result.tg_tps ? result.tg_tps.internal.toFixed(2) : '-'} t/s (internal; medians of ${args.reps})`);
+const fmt = (x) => (x ? `${x.internal.toFixed(2)} t/s (CPU time: ${x.cpu.toFixed(2)})` : '-');
+console.error(`llama.cpp d${args.depth}: pp${args.pp} ${fmt(result.pp_tps)}, tg${args.tg} ${fmt(result.tg_tps)}; medians of ${args.reps}`);
 await ctx.dispose();
 await model.dispose();
 await peer.llama.dispose();

@@ -11,6 +11,8 @@
 #include <tbb/info.h>
 
 #include <algorithm>
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -33,6 +35,8 @@ constexpr const char* kUsage = R"(usage: gemma-bench -m FILE [options]
   -o, --output FORMAT     md (default) or json
   --precision MODE        fast (default) or exact
   --cache-type T          KV cache type: f16 (default), bf16, f32 or q8_0
+  --cpu-time              time runs by the process's CPU time instead of the wall clock (use
+                          with -t 1 on a machine shared with other work)
   --depth-fill MODE       prefill (default): the depth's tokens are evaluated; random: the
                           cache is filled with random K/V instead (decode/prefill cost at depth
                           without the prefill; the logits are meaningless)
@@ -80,6 +84,17 @@ struct Result {
   }
 };
 
+// Wall-clock seconds, or with --cpu-time the process's CPU time: with one thread, the time the
+// work took on the CPU, far less disturbed than the wall clock when other processes compete.
+double Seconds(bool cpu_time) {
+  if (!cpu_time) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 std::string HumanSize(uint64_t bytes) {
   if (bytes >= (1ull << 30)) return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / (1ull << 30));
   return fmt::format("{:.2f} MiB", static_cast<double>(bytes) / (1ull << 20));
@@ -113,7 +128,7 @@ int main(int argc, char** argv) {
     int reps = 5;
     gemma::Precision precision = gemma::Precision::kFast;
     gemma::KvType cache_type = gemma::KvType::kF16;
-    bool random_depth = false;
+    bool random_depth = false, cpu_time = false;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       auto value = [&]() -> std::string {
@@ -132,6 +147,8 @@ int main(int argc, char** argv) {
       else if (a == "-o" || a == "--output") {
         output = value();
         if (output != "md" && output != "json") gemma::Fail("-o: expected md or json");
+      } else if (a == "--cpu-time") {
+        cpu_time = true;
       } else if (a == "--depth-fill") {
         const std::string m = value();
         if (m == "random") random_depth = true;
@@ -210,13 +227,13 @@ int main(int argc, char** argv) {
           for (int rep = -1; rep < reps; ++rep) {  // rep -1 is the warm-up
             session.Rewind(depth);
             const std::vector<int32_t> toks = random_tokens(n);
-            const auto t0 = std::chrono::steady_clock::now();
+            const double t0 = Seconds(cpu_time);
             if (prompt) {
               session.Evaluate(toks, gemma::LogitsMode::kLast);
             } else {
               for (int32_t t : toks) session.Evaluate(std::span<const int32_t>(&t, 1), gemma::LogitsMode::kLast);
             }
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            const double s = Seconds(cpu_time) - t0;
             if (rep >= 0) r.tps.push_back(n / s);
           }
           results.push_back(r);
