@@ -22,6 +22,7 @@ it prints the answer on stdout and exits; otherwise, on a terminal, it starts a 
   --raw                     no chat template: continue the prompt as plain text
   -n, --n-predict N         generate at most N tokens (default -1: until the model stops)
   -c, --ctx-size N          context size in tokens (default: min(model's, 4096))
+  --cache-type T            KV cache type: f16 (default), bf16, f32 or q8_0
   -t, --threads N           threads (default: all cores)
   --think, --reasoning on   let the model think before answering (<|think|>)
   --hide-thinking           think, but do not show the thoughts
@@ -129,6 +130,12 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--raw") o.raw = true;
     else if (a == "-n" || a == "--n-predict") o.n_predict = ToInt(a, value(), -1, INT64_MAX);
     else if (a == "-c" || a == "--ctx-size") o.n_ctx = ToInt(a, value(), 0, INT32_MAX);
+    else if (a == "--cache-type") {
+      const std::string t = value();
+      const auto type = ParseKvType(t);
+      if (!type) Fail("--cache-type: expected f16, bf16, f32 or q8_0, got '{}'", t);
+      o.cache_type = *type;
+    }
     else if (a == "-t" || a == "--threads") o.threads = static_cast<int>(ToInt(a, value(), 1, 4096));
     else if (a == "--stop") o.stops.push_back(value());
     else if (a == "--ignore-eos") o.ignore_eos = true;

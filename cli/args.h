@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/kv_format.h"
 #include "kernels/matmul.h"
 #include "runtime/sampler.h"
 
@@ -20,6 +21,7 @@ struct Options {
   bool raw = false;                   // no chat template: plain completion
   int64_t n_predict = -1;             // -n: max new tokens (-1: until end of turn)
   int64_t n_ctx = 0;                  // -c: context size (0: the session's default)
+  KvType cache_type = KvType::kF16;   // --cache-type: KV cache element type
   int threads = 0;                    // -t (0: all cores)
   std::vector<std::string> stops;     // --stop STRING (repeatable)
   bool ignore_eos = false;

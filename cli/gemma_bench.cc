@@ -11,6 +11,8 @@
 #include <tbb/info.h>
 
 #include <algorithm>
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -32,6 +34,12 @@ constexpr const char* kUsage = R"(usage: gemma-bench -m FILE [options]
   -d, --n-depth LIST      context depths: tokens already in the cache (default 0)
   -o, --output FORMAT     md (default) or json
   --precision MODE        fast (default) or exact
+  --cache-type T          KV cache type: f16 (default), bf16, f32 or q8_0
+  --cpu-time              time runs by the process's CPU time instead of the wall clock (use
+                          with -t 1 on a machine shared with other work)
+  --depth-fill MODE       prefill (default): the depth's tokens are evaluated; random: the
+                          cache is filled with random K/V instead (decode/prefill cost at depth
+                          without the prefill; the logits are meaningless)
 )";
 
 std::vector<int> ParseList(const std::string& flag, const std::string& s) {
@@ -76,6 +84,17 @@ struct Result {
   }
 };
 
+// Wall-clock seconds, or with --cpu-time the process's CPU time: with one thread, the time the
+// work took on the CPU, far less disturbed than the wall clock when other processes compete.
+double Seconds(bool cpu_time) {
+  if (!cpu_time) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 std::string HumanSize(uint64_t bytes) {
   if (bytes >= (1ull << 30)) return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / (1ull << 30));
   return fmt::format("{:.2f} MiB", static_cast<double>(bytes) / (1ull << 20));
@@ -108,6 +127,8 @@ int main(int argc, char** argv) {
     std::vector<int> threads = {static_cast<int>(tbb::info::default_concurrency())};
     int reps = 5;
     gemma::Precision precision = gemma::Precision::kFast;
+    gemma::KvType cache_type = gemma::KvType::kF16;
+    bool random_depth = false, cpu_time = false;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       auto value = [&]() -> std::string {
@@ -126,6 +147,17 @@ int main(int argc, char** argv) {
       else if (a == "-o" || a == "--output") {
         output = value();
         if (output != "md" && output != "json") gemma::Fail("-o: expected md or json");
+      } else if (a == "--cpu-time") {
+        cpu_time = true;
+      } else if (a == "--depth-fill") {
+        const std::string m = value();
+        if (m == "random") random_depth = true;
+        else if (m != "prefill") gemma::Fail("--depth-fill: expected prefill or random");
+      } else if (a == "--cache-type") {
+        const std::string t = value();
+        const auto type = gemma::ParseKvType(t);
+        if (!type) gemma::Fail("--cache-type: expected f16, bf16, f32 or q8_0, got '{}'", t);
+        cache_type = *type;
       } else if (a == "--precision") {
         const std::string p = value();
         if (p == "exact") precision = gemma::Precision::kExact;
@@ -165,9 +197,26 @@ int main(int argc, char** argv) {
       gemma::SessionOptions opt;
       opt.n_ctx = max_ctx;
       opt.precision = precision;
+      opt.cache_type = cache_type;
       gemma::Session session(model, opt);
+      if (nt == threads.front()) fmt::print(stderr, "{}\n", session.cache().Describe());
       for (int depth : depths) {
+        // The context is built once per depth; every run rewinds to it (free unless a run wrote
+        // more than the sliding-window rings' margin, then Rewind rebuilds them, untimed).
         const std::vector<int32_t> context = random_tokens(depth);
+        session.Reset();
+        if (depth > 0) {
+          const auto t0 = std::chrono::steady_clock::now();
+          if (random_depth) {
+            session.LoadRandomContextForBenchmark(context);
+          } else {
+            session.Evaluate(context, gemma::LogitsMode::kNone);
+          }
+          if (output == "md") {
+            fmt::print(stderr, "  depth {} ({}): {:.1f} s\n", depth, random_depth ? "random K/V" : "prefilled",
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+          }
+        }
         auto run = [&](bool prompt, int n) {
           Result r;
           r.test = fmt::format("{}{}", prompt ? "pp" : "tg", n);
@@ -176,16 +225,15 @@ int main(int argc, char** argv) {
           r.n_tokens = n;
           r.depth = depth;
           for (int rep = -1; rep < reps; ++rep) {  // rep -1 is the warm-up
-            session.Reset();
-            if (depth > 0) session.Evaluate(context, gemma::LogitsMode::kNone);
+            session.Rewind(depth);
             const std::vector<int32_t> toks = random_tokens(n);
-            const auto t0 = std::chrono::steady_clock::now();
+            const double t0 = Seconds(cpu_time);
             if (prompt) {
               session.Evaluate(toks, gemma::LogitsMode::kLast);
             } else {
               for (int32_t t : toks) session.Evaluate(std::span<const int32_t>(&t, 1), gemma::LogitsMode::kLast);
             }
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            const double s = Seconds(cpu_time) - t0;
             if (rep >= 0) r.tps.push_back(n / s);
           }
           results.push_back(r);

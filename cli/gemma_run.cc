@@ -136,6 +136,7 @@ int Main(int argc, char** argv) {
   }
   app.session.precision = o.precision;
   app.session.n_ctx = o.n_ctx;
+  app.session.cache_type = o.cache_type;
 
   if (!o.dump_logits.empty()) {
     const std::vector<int32_t> tokens = ParseIds(o.tokens);

@@ -5,11 +5,13 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 
 #include "kernels/attention.h"
 #include "kernels/ops.h"
+#include "kernels/rope_table.h"
 #include "quant/quantize.h"
 #include "runtime/error.h"
 
@@ -19,6 +21,12 @@ struct Session::Scratch {
   std::vector<float> x, xn, q, k, v, attn, o, ffn, m, m2, ple, gate, router;
   std::vector<int64_t> pos;
   std::vector<float> rope_freqs;  // global-layer frequency divisors
+  // RoPE angles of the chunk's positions, one table per kind of layer (sliding / global).
+  struct Rope {
+    RopeTable table;
+    bool valid = false;
+  };
+  Rope rope[2];
 };
 
 namespace {
@@ -32,8 +40,53 @@ int LastKvLayer(const ModelConfig& c) {
   return last;
 }
 
+bool IsRing(const LayerConfig& l) { return l.sliding && l.window > 0; }
+
+// The last layer that writes a sliding-window cache (-1: none).
+int LastSlidingKvLayer(const ModelConfig& c) {
+  int last = -1;
+  for (const LayerConfig& l : c.layers) {
+    if (l.OwnsKv() && IsRing(l)) last = l.index;
+  }
+  return last;
+}
+
+// How far before a rewind target p the sliding caches must be recomputed so that their window
+// [p - W + 1, p) comes out exact. Re-running from position a with keys below a unavailable, a
+// sliding layer's output at position i is exact once its whole window is exact: each sliding
+// attention layer moves the first exact position W - 1 later, global layers read their intact
+// caches and move nothing. So the sliding cache of layer l is exact from a + (sum of W - 1 over
+// the sliding layers before l), and it must be exact from p - W_l + 1.
+int64_t SlidingRecomputeSpan(const ModelConfig& c) {
+  const int last = LastSlidingKvLayer(c);
+  int64_t shift = 0, span = 0;
+  for (const LayerConfig& l : c.layers) {
+    if (l.index > last) break;
+    if (!IsRing(l)) continue;
+    if (l.OwnsKv()) span = std::max<int64_t>(span, shift + l.window - 1);
+    shift += l.window - 1;
+  }
+  return span;
+}
+
+std::atomic<RouterGapTrace*> g_router_trace{nullptr};
+
+// Runs fn(i) for i < n, on TBB threads when there is enough work to pay for them.
+template <typename Fn>
+void ForEach(size_t n, size_t min_parallel, Fn&& fn) {
+  if (n < min_parallel) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+  } else {
+    tbb::parallel_for(size_t{0}, n, fn);
+  }
+}
+
+// Rows of a chunk are independent: prefill chunks spread them over the threads.
+constexpr size_t kParallelRowFloats = 16384;
+
 void RmsNormRows(float* x, const float* w, size_t rows, size_t n, float eps) {
-  for (size_t r = 0; r < rows; ++r) RmsNorm(x + r * n, w, n, eps, x + r * n);
+  ForEach(rows, rows * n >= kParallelRowFloats ? 2 : rows + 1,
+          [&](size_t r) { RmsNorm(x + r * n, w, n, eps, x + r * n); });
 }
 
 void AddRows(float* x, const float* y, size_t count) {
@@ -56,9 +109,11 @@ Session::Session(const Model& model, SessionOptions options)
       opt_(options),
       n_ctx_(options.n_ctx > 0 ? options.n_ctx
                                : std::min<int64_t>(model.config.n_ctx_train, 4096)),
-      cache_(model.config, n_ctx_),
+      cache_(model.config, KvCacheOptions{n_ctx_, options.cache_type,
+                                          std::max(1, options.batch), options.rewind_margin}),
       s_(std::make_unique<Scratch>()) {
   const ModelConfig& c = model_.config;
+  recompute_span_ = SlidingRecomputeSpan(c);
   // Proportional RoPE on global layers: llama.cpp reads the divisors from rope_freqs (1 for a
   // rotating pair, 1e30 for a fixed one). Files without the tensor get Gemma 4's default: the
   // first quarter of the pairs rotate.
@@ -73,10 +128,56 @@ Session::Session(const Model& model, SessionOptions options)
 
 Session::~Session() = default;
 
+void SetRouterGapTraceForTesting(RouterGapTrace* trace) { g_router_trace = trace; }
+
 void Session::Rewind(int64_t pos) {
   if (pos < 0 || pos > pos_) Fail("cannot rewind to position {} (the cache holds {})", pos, pos_);
   pos_ = pos;
   tokens_.resize(static_cast<size_t>(pos));
+  RestoreSlidingWindows();
+}
+
+void Session::RestoreSlidingWindows() {
+  const ModelConfig& c = model_.config;
+  bool intact = true;
+  for (const LayerConfig& l : c.layers) {
+    if (l.OwnsKv() && IsRing(l) &&
+        cache_.OldestStored(l.index) > std::max<int64_t>(0, pos_ - l.window + 1)) {
+      intact = false;
+    }
+  }
+  if (intact) return;
+  const int64_t from = std::max<int64_t>(0, pos_ - recompute_span_);
+  for (const LayerConfig& l : c.layers) {
+    if (l.OwnsKv() && IsRing(l)) cache_.DiscardBefore(l.index, from);
+  }
+  const size_t batch = static_cast<size_t>(std::max(1, opt_.batch));
+  std::vector<float> no_logits;
+  for (int64_t p = from; p < pos_; p += static_cast<int64_t>(batch)) {
+    const size_t n = std::min(batch, static_cast<size_t>(pos_ - p));
+    const std::span<const int32_t> chunk(tokens_.data() + p, n);
+    ForwardChunk(chunk, p, std::vector<bool>(n, false), no_logits, from);
+  }
+  recomputed_ += pos_ - from;
+}
+
+void Session::LoadRandomContextForBenchmark(std::span<const int32_t> tokens) {
+  if (pos_ != 0) Fail("LoadRandomContextForBenchmark needs an empty session (it holds {} tokens)", pos_);
+  if (static_cast<int64_t>(tokens.size()) > n_ctx_) {
+    Fail("context full: {} tokens exceed the context size {}", tokens.size(), n_ctx_);
+  }
+  cache_.FillRandom(static_cast<int64_t>(tokens.size()), 0x5eed);
+  tokens_.assign(tokens.begin(), tokens.end());
+  pos_ = static_cast<int64_t>(tokens.size());
+}
+
+std::vector<float> Session::ShiftContext(int64_t keep, int64_t n_discard, LogitsMode mode) {
+  if (keep < 0 || n_discard < 0 || keep + n_discard > pos_) {
+    Fail("cannot drop tokens [{}, {}) from a context of {} tokens", keep, keep + n_discard, pos_);
+  }
+  const std::vector<int32_t> tail(tokens_.begin() + keep + n_discard, tokens_.end());
+  Rewind(keep);
+  return Evaluate(tail, mode);
 }
 
 std::vector<float> Session::Evaluate(std::span<const int32_t> tokens, LogitsMode mode) {
@@ -97,13 +198,18 @@ std::vector<float> Session::Evaluate(std::span<const int32_t> tokens, LogitsMode
     const size_t n = std::min(batch, tokens.size() - start);
     std::vector<bool> want(n, mode == LogitsMode::kAll);
     if (mode == LogitsMode::kLast && start + n == tokens.size()) want[n - 1] = true;
-    ForwardChunk(tokens.subspan(start, n), want, logits);
+    ForwardChunk(tokens.subspan(start, n), pos_, want, logits);
+    pos_ += static_cast<int64_t>(n);
+    tokens_.insert(tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(start),
+                   tokens.begin() + static_cast<std::ptrdiff_t>(start + n));
   }
   return logits;
 }
 
-void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bool>& want,
-                           std::vector<float>& logits) {
+void Session::ForwardChunk(std::span<const int32_t> tokens, int64_t start,
+                           const std::vector<bool>& want, std::vector<float>& logits,
+                           int64_t recompute_from) {
+  const bool recompute = recompute_from >= 0;
   const ModelConfig& c = model_.config;
   const ModelWeights& w = model_.weights;
   Scratch& s = *s_;
@@ -115,16 +221,27 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
   size_t rows = tokens.size();
 
   s.pos.resize(rows);
-  std::iota(s.pos.begin(), s.pos.end(), pos_);
+  std::iota(s.pos.begin(), s.pos.end(), start);
+  for (Scratch::Rope& r : s.rope) r.valid = false;
+  // The chunk's RoPE angles for a layer's kind, computed on first use.
+  auto rope = [&](const LayerConfig& l) -> const RopeTable& {
+    Scratch::Rope& r = s.rope[l.sliding ? 0 : 1];
+    if (!r.valid) {
+      r.table.Build(s.pos.data(), rows, static_cast<size_t>(l.rope_dims), l.rope_base,
+                    l.sliding ? nullptr : s.rope_freqs.data());
+      r.valid = true;
+    }
+    return r.table;
+  };
 
   // Embedding: the token's row times sqrt(H).
   s.x.resize(rows * H);
   const float embd_scale = std::sqrt(static_cast<float>(H));
-  for (size_t r = 0; r < rows; ++r) {
+  ForEach(rows, 16, [&](size_t r) {
     float* xr = &s.x[r * H];
     DequantizeRow(w.token_embd.type, w.token_embd.Row(tokens[r]), H, xr);
     for (size_t i = 0; i < H; ++i) xr[i] *= embd_scale;
-  }
+  });
 
   // Per-layer embeddings (E-models): token part plus a projection of the scaled embedding.
   if (P > 0) {
@@ -134,14 +251,14 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
     const float proj_scale = 1.0f / std::sqrt(static_cast<float>(H));
     const float tok_scale = std::sqrt(static_cast<float>(P));
     const float mix_scale = 1.0f / std::sqrt(2.0f);
-    std::vector<float> tok_row(LP);
-    for (size_t r = 0; r < rows; ++r) {
+    ForEach(rows, 4, [&](size_t r) {
+      std::vector<float> tok_row(LP);
       float* pr = &s.ple[r * LP];
       for (size_t i = 0; i < LP; ++i) pr[i] *= proj_scale;
-      RmsNormRows(pr, w.ple_proj_norm, L, P, eps);
+      for (size_t l = 0; l < L; ++l) RmsNorm(pr + l * P, w.ple_proj_norm, P, eps, pr + l * P);
       DequantizeRow(w.ple_token_embd.type, w.ple_token_embd.Row(tokens[r]), LP, tok_row.data());
       for (size_t i = 0; i < LP; ++i) pr[i] = (pr[i] + tok_row[i] * tok_scale) * mix_scale;
-    }
+    });
   }
 
   std::vector<size_t> wanted;
@@ -149,19 +266,20 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
     if (want[r]) wanted.push_back(r);
   }
   const int last_kv = LastKvLayer(c);
+  const int last_sliding_kv = LastSlidingKvLayer(c);
 
   for (const LayerConfig& l : c.layers) {
     const LayerWeights& lw = w.layers[l.index];
     const size_t d = static_cast<size_t>(l.head_dim);
     const size_t q_dim = static_cast<size_t>(l.QDim());
     const size_t kv_dim = static_cast<size_t>(l.KvDim());
-    const float* freqs = l.sliding ? nullptr : s.rope_freqs.data();
 
     // ---- attention ------------------------------------------------------------------------
     s.xn = s.x;
     RmsNormRows(s.xn.data(), lw.attn_norm, rows, H, eps);
 
-    if (l.OwnsKv()) {
+    // While recomputing rings, global caches are intact: only sliding layers write.
+    if (l.OwnsKv() && (!recompute || IsRing(l))) {
       s.k.resize(rows * kv_dim);
       s.v.resize(rows * kv_dim);
       MatMul(lw.attn_k, s.xn.data(), rows, s.k.data(), prec);
@@ -170,49 +288,50 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
       } else {
         s.v = s.k;  // V is the raw K projection (before K's norm and RoPE)
       }
-      for (size_t r = 0; r < rows; ++r) {
-        float* kr = cache_.Key(l.index, s.pos[r]);
-        float* vr = cache_.Value(l.index, s.pos[r]);
-        for (size_t h = 0; h < static_cast<size_t>(l.n_kv_head); ++h) {
-          RmsNorm(&s.k[r * kv_dim + h * d], lw.attn_k_norm, d, eps, kr + h * d);
-          RopeNeox(kr + h * d, d, static_cast<size_t>(l.rope_dims), l.rope_base, freqs, s.pos[r]);
-          RmsNorm(&s.v[r * kv_dim + h * d], nullptr, d, eps, vr + h * d);
-        }
-      }
+      // K: per-head RMSNorm with weight, then RoPE; V: weight-less RMSNorm. In place.
+      const RopeTable& angles = rope(l);
+      const size_t kv_heads = static_cast<size_t>(l.n_kv_head);
+      ForEach(rows * kv_heads, 64, [&](size_t i) {
+        const size_t r = i / kv_heads, h = i % kv_heads;
+        float* kh = &s.k[r * kv_dim + h * d];
+        float* vh = &s.v[r * kv_dim + h * d];
+        RmsNorm(kh, lw.attn_k_norm, d, eps, kh);
+        angles.Apply(r, kh, d);
+        RmsNorm(vh, nullptr, d, eps, vh);
+      });
+      cache_.Write(l.index, s.pos.data(), rows, s.k.data(), s.v.data(), kv_dim);
     }
+    if (recompute && l.index == last_sliding_kv) return;  // nothing later feeds a ring
 
     // Past the last cache-writing layer only the rows whose logits are wanted matter.
     if (l.index == last_kv && wanted.size() < rows) {
-      if (wanted.empty()) {
-        pos_ += static_cast<int64_t>(tokens.size());
-        tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
-        return;
-      }
+      if (wanted.empty()) return;
       KeepRows(s.x, H, wanted);
       KeepRows(s.xn, H, wanted);
       if (P > 0) KeepRows(s.ple, L * P, wanted);
       for (size_t i = 0; i < wanted.size(); ++i) s.pos[i] = s.pos[wanted[i]];
       rows = wanted.size();
       for (size_t i = 0; i < rows; ++i) wanted[i] = i;
+      for (Scratch::Rope& r : s.rope) r.valid = false;  // positions changed
     }
 
     s.q.resize(rows * q_dim);
     MatMul(lw.attn_q, s.xn.data(), rows, s.q.data(), prec);
-    for (size_t r = 0; r < rows; ++r) {
-      for (size_t h = 0; h < static_cast<size_t>(l.n_head); ++h) {
-        float* qh = &s.q[r * q_dim + h * d];
+    {
+      const RopeTable& angles = rope(l);
+      const size_t heads = static_cast<size_t>(l.n_head);
+      ForEach(rows * heads, 64, [&](size_t i) {
+        float* qh = &s.q[i * d];  // row i / heads, head i % heads
         RmsNorm(qh, lw.attn_q_norm, d, eps, qh);
-        RopeNeox(qh, d, static_cast<size_t>(l.rope_dims), l.rope_base, freqs, s.pos[r]);
-      }
+        angles.Apply(i / heads, qh, d);
+      });
     }
 
-    const int src = l.kv_source;
     const AttentionShape shape{l.n_head, l.n_kv_head, l.head_dim, l.window};
+    KvView kv = cache_.View(l.index);
+    if (recompute && IsRing(l)) kv.min_pos = recompute_from;  // the ring lost what lies before
     s.attn.resize(rows * q_dim);
-    Attention(shape, s.q.data(), s.pos.data(), rows,
-              [&](int64_t p) { return static_cast<const KvCache&>(cache_).Key(src, p); },
-              [&](int64_t p) { return static_cast<const KvCache&>(cache_).Value(src, p); },
-              s.attn.data());
+    Attention(shape, s.q.data(), s.pos.data(), rows, kv, s.attn.data());
     s.o.resize(rows * H);
     MatMul(lw.attn_output, s.attn.data(), rows, s.o.data(), prec);
     RmsNormRows(s.o.data(), lw.post_attention_norm, rows, H, eps);
@@ -253,6 +372,11 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
         std::iota(order.begin(), order.end(), 0);
         std::partial_sort(order.begin(), order.begin() + K, order.end(),
                           [&](size_t a, size_t b) { return pr[a] > pr[b] || (pr[a] == pr[b] && a < b); });
+        if (RouterGapTrace* trace = g_router_trace.load(std::memory_order_relaxed); trace && K < E) {
+          float runner_up = 0.0f;
+          for (size_t k = K; k < E; ++k) runner_up = std::max(runner_up, pr[order[k]]);
+          trace->emplace_back(s.pos[r], pr[order[K - 1]] - runner_up);
+        }
         float sum = 0.0f;
         for (size_t k = 0; k < K; ++k) sum += pr[order[k]];
         sum = std::max(sum, 6.103515625e-5f);
@@ -318,8 +442,6 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
   logits.resize(first + rows * V);
   MatMul(w.output, s.x.data(), rows, logits.data() + first, prec);
   if (c.final_softcap > 0) Softcap(logits.data() + first, rows * V, c.final_softcap);
-  pos_ += static_cast<int64_t>(tokens.size());
-  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
 }
 
 }  // namespace gemma

@@ -59,6 +59,7 @@ Outcome Evaluate(const json& fx, const std::string& name, const std::vector<size
   const size_t V = static_cast<size_t>(model.config.n_vocab);
   SessionOptions opt;
   opt.precision = Precision::kExact;
+  opt.cache_type = KvType::kF32;  // the fixtures are llama.cpp with an F32 cache
   opt.n_ctx = 128;
   Session session(model, opt);
   const std::vector<int32_t> tokens = fx["tokens"].get<std::vector<int32_t>>();
@@ -181,6 +182,7 @@ TEST_CASE("decode token by token equals prefill logits", "[forward]") {
     for (int i = 0; i < 20; ++i) tokens.push_back(17 + (i * 37) % 1000);
     SessionOptions opt;
     opt.precision = Precision::kExact;
+    opt.cache_type = KvType::kF32;  // f16 rounding would amplify ulp-level differences
     Session prefill(model, opt);
     const std::vector<float> all = prefill.Evaluate(tokens, LogitsMode::kAll);
     Session decode(model, opt);
