@@ -1,15 +1,21 @@
-// gemma-run: runs a Gemma 4 GGUF model.
+// gemma-run: runs a Gemma 4 GGUF model. --info prints the model summary; --dump-logits
+// evaluates token ids; --tokenize / --detokenize use only the tokenizer metadata.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "runtime/error.h"
+#include "runtime/gguf.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -21,6 +27,11 @@ constexpr const char* kUsage = R"(usage: gemma-run -m MODEL.gguf [options]
   --all-logits            ... for every position instead
   --precision MODE        fast (int8 activations, default) or exact (fp32 activations)
   -c, --ctx-size N        context size in tokens
+  --tokenize TEXT         print the token ids of TEXT as a JSON array (<bos> first); TEXT "-"
+                          reads raw bytes from stdin. Control tokens in TEXT stay text unless
+                          --parse-special; --no-bos omits <bos>
+  --detokenize IDS        print the text of comma-separated ids exactly (control tokens as
+                          their text, no newline added)
   -h, --help              this help
 )";
 
@@ -62,6 +73,45 @@ void DumpLogits(const std::string& path, const std::vector<int32_t>& tokens,
   if (f != stdout && std::fclose(f) != 0) gemma::Fail("{}: write failed", path);
 }
 
+// --tokenize / --detokenize: reads only the tokenizer metadata, never the weights.
+int RunTokenizer(const std::string& model_path, const std::optional<std::string>& tokenize,
+                 const std::optional<std::string>& detokenize, bool parse_special, bool bos) {
+  const gemma::GgufFile file = gemma::GgufFile::Open(model_path);
+  const gemma::Tokenizer tok = gemma::Tokenizer::FromGguf(file);
+  if (tokenize) {
+    std::string text = *tokenize;
+    if (text == "-") {
+      std::cin >> std::noskipws;
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    }
+    const std::vector<int32_t> ids = tok.Encode(text, {.add_bos = bos, .parse_special = parse_special});
+    fmt::print("[{}]\n", fmt::join(ids, ","));
+    return 0;
+  }
+  std::vector<int32_t> ids;
+  const std::string& list = *detokenize;
+  for (size_t p = 0; p <= list.size();) {
+    size_t q = list.find(',', p);
+    if (q == std::string::npos) q = list.size();
+    const std::string item = list.substr(p, q - p);
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || v < 0 || v > INT32_MAX) {
+      gemma::Fail("--detokenize: '{}' is not a token id (expected comma-separated integers)", item);
+    }
+    ids.push_back(static_cast<int32_t>(v));
+    p = q + 1;
+  }
+  const std::string text = tok.Decode(ids, {.render_special = true});
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,6 +120,8 @@ int main(int argc, char** argv) {
     if (const char* env = std::getenv("GEMMA_MODEL")) model_path = env;
     bool info = false, all_logits = false;
     gemma::SessionOptions sopt;
+    std::optional<std::string> tokenize, detokenize;
+    bool parse_special = false, bos = true;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       auto value = [&]() -> std::string {
@@ -94,6 +146,12 @@ int main(int argc, char** argv) {
         if (p == "exact") sopt.precision = gemma::Precision::kExact;
         else if (p == "fast") sopt.precision = gemma::Precision::kFast;
         else gemma::Fail("--precision: expected exact or fast, got '{}'", p);
+      } else if (a == "--tokenize" || a == "--detokenize") {
+        (a == "--tokenize" ? tokenize : detokenize) = value();
+      } else if (a == "--parse-special") {
+        parse_special = true;
+      } else if (a == "--no-bos") {
+        bos = false;
       } else if (a == "-c" || a == "--ctx-size") {
         sopt.n_ctx = std::stoll(value());
       } else {
@@ -101,6 +159,8 @@ int main(int argc, char** argv) {
       }
     }
     if (model_path.empty()) gemma::Fail("no model given: use -m FILE.gguf or set GEMMA_MODEL");
+    if (tokenize && detokenize) gemma::Fail("--tokenize and --detokenize exclude each other");
+    if (tokenize || detokenize) return RunTokenizer(model_path, tokenize, detokenize, parse_special, bos);
     const gemma::Model model = gemma::Model::Load(model_path);
     if (info) {
       fmt::print("{}", gemma::DescribeModel(model));

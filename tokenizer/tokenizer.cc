@@ -1,0 +1,204 @@
+#include "tokenizer/tokenizer.h"
+
+#include <cstring>
+#include <limits>
+
+#include "runtime/error.h"
+#include "tokenizer/bpe.h"
+#include "tokenizer/utf8.h"
+
+namespace gemma {
+
+namespace {
+
+constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+
+bool HasAtLeastTwoChars(std::string_view piece) {
+  if (piece.empty()) return false;
+  return utf8::Next(piece, 0).len < piece.size();
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::FromSource(const VocabSource& source, std::string chat_template) {
+  return Tokenizer(Vocab::Build(source), std::move(chat_template));
+}
+
+Tokenizer::Tokenizer(Vocab vocab, std::string chat_template)
+    : vocab_(std::move(vocab)), chat_template_(std::move(chat_template)) {
+  const int32_t n = vocab_.Size();
+  matched_whole_.assign(n, false);
+  for (int32_t id = 0; id < n; ++id) {
+    const std::string_view piece = vocab_.Piece(id);
+    // A repeated string is reachable by text only under its canonical (later) id.
+    if (piece.empty() || vocab_.Find(piece) != id) continue;
+    switch (vocab_.Type(id)) {
+      case TokenType::kControl:
+      case TokenType::kUnknown:
+        matcher_.Add(piece, id, PieceMatcher::Kind::kOnRequest);
+        matched_whole_[id] = true;
+        break;
+      case TokenType::kUserDefined:
+        matcher_.Add(piece, id, PieceMatcher::Kind::kAlways);
+        matched_whole_[id] = true;
+        break;
+      case TokenType::kNormal:
+        // Unreachable by merges, so it exists only to be matched whole: a SentencePiece
+        // user-defined piece that the GGUF converter stored as NORMAL (see the header).
+        if (HasAtLeastTwoChars(piece) && !vocab_.MergeProduced(id)) {
+          matcher_.Add(piece, id, PieceMatcher::Kind::kAlways);
+          matched_whole_[id] = true;
+        }
+        break;
+      default:
+        break;  // BYTE and UNUSED pieces are never matched in text
+    }
+  }
+}
+
+bool Tokenizer::IsMatchedWhole(int32_t id) const {
+  return vocab_.Valid(id) && matched_whole_[id];
+}
+
+std::vector<int32_t> Tokenizer::Encode(std::string_view text, EncodeOptions options) const {
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 2);
+  const bool bos = options.add_bos && vocab_.bos_id != Vocab::kNone;
+  if (bos) out.push_back(vocab_.bos_id);
+  EncodeImpl(text, options.parse_special, {}, out);
+  if (bos && out.size() >= 2 && out[1] == vocab_.bos_id) out.erase(out.begin());
+  return out;
+}
+
+std::vector<int32_t> Tokenizer::EncodeWithPlainRanges(std::string_view text, bool add_bos,
+                                                      std::span<const TextRange> plain) const {
+  for (size_t i = 0; i < plain.size(); ++i) {
+    if (plain[i].begin > plain[i].end || plain[i].end > text.size() ||
+        (i > 0 && plain[i].begin < plain[i - 1].end)) {
+      Fail("EncodeWithPlainRanges: range {} [{}, {}) is not sorted, disjoint and inside the {} "
+           "bytes of text", i, plain[i].begin, plain[i].end, text.size());
+    }
+  }
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 2);
+  const bool bos = add_bos && vocab_.bos_id != Vocab::kNone;
+  if (bos) out.push_back(vocab_.bos_id);
+  EncodeImpl(text, true, plain, out);
+  if (bos && out.size() >= 2 && out[1] == vocab_.bos_id) out.erase(out.begin());
+  return out;
+}
+
+void Tokenizer::EncodeImpl(std::string_view text, bool parse_special,
+                           std::span<const TextRange> plain, std::vector<int32_t>& out) const {
+  if (text.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max()) / 3) {
+    Fail("cannot tokenize {} bytes of text at once (the limit is 700 MB)", text.size());
+  }
+  // Step 1: spaces -> "▁". The plain ranges move with the text they cover.
+  std::string norm;
+  norm.reserve(text.size() + text.size() / 4);
+  std::vector<TextRange> ranges(plain.begin(), plain.end());
+  size_t next_begin = 0, next_end = 0;  // the next range bound to translate
+  for (size_t i = 0; i <= text.size(); ++i) {
+    while (next_begin < ranges.size() && plain[next_begin].begin == i) {
+      ranges[next_begin++].begin = norm.size();
+    }
+    while (next_end < ranges.size() && plain[next_end].end == i) {
+      ranges[next_end++].end = norm.size();
+    }
+    if (i == text.size()) break;
+    if (text[i] == ' ') {
+      norm.append(kSpaceMark);
+    } else {
+      norm += text[i];
+    }
+  }
+
+  // Step 2: cut out the pieces matched whole; steps 3-4 on the text between them.
+  BpeEncoder bpe(vocab_);
+  size_t segment = 0, r = 0;
+  for (size_t i = 0; i < norm.size();) {
+    if (!matcher_.CanStart(static_cast<uint8_t>(norm[i]), parse_special)) {
+      ++i;
+      continue;
+    }
+    PieceMatcher::Match m = matcher_.LongestAt(norm, i, parse_special);
+    if (m.len > 0 && parse_special && !ranges.empty()) {
+      while (r < ranges.size() && ranges[r].end <= i) ++r;
+      const bool overlaps = r < ranges.size() && ranges[r].begin < i + m.len;
+      const TokenType t = vocab_.Type(m.id);
+      if (overlaps && (t == TokenType::kControl || t == TokenType::kUnknown)) {
+        m = matcher_.LongestAt(norm, i, false);  // only pieces matched in any text
+      }
+    }
+    if (m.len == 0) {
+      ++i;
+      continue;
+    }
+    EncodeSegment(std::string_view(norm).substr(segment, i - segment), bpe, out);
+    out.push_back(m.id);
+    i += m.len;
+    segment = i;
+  }
+  EncodeSegment(std::string_view(norm).substr(segment), bpe, out);
+}
+
+void Tokenizer::EncodeSegment(std::string_view s, BpeEncoder& bpe,
+                              std::vector<int32_t>& out) const {
+  size_t p = 0;
+  while (p < s.size()) {
+    if (s[p] == '\n') {
+      size_t q = s.find_first_not_of('\n', p);
+      if (q == std::string_view::npos) q = s.size();
+      const std::string_view run = s.substr(p, q - p);
+      const int32_t id = vocab_.Find(run);
+      if (id != Vocab::kNone) {
+        out.push_back(id);
+      } else {
+        bpe.Encode(run, out);
+      }
+      p = q;
+    } else {
+      size_t q = s.find('\n', p);
+      if (q == std::string_view::npos) q = s.size();
+      bpe.Encode(s.substr(p, q - p), out);
+      p = q;
+    }
+  }
+}
+
+void Tokenizer::AppendDecoded(int32_t id, DecodeOptions options, std::string& out) const {
+  if (!vocab_.Valid(id)) {
+    Fail("token id {} is outside the vocabulary (0..{})", id, vocab_.Size() - 1);
+  }
+  const std::string_view piece = vocab_.Piece(id);
+  switch (vocab_.Type(id)) {
+    case TokenType::kByte:
+      out += static_cast<char>(vocab_.ByteValue(id));
+      return;
+    case TokenType::kNormal:
+    case TokenType::kUserDefined:
+      break;
+    default:  // control, unknown, unused, undefined
+      if (options.render_special) out.append(piece);
+      return;
+  }
+  for (size_t p = 0;;) {
+    const size_t q = piece.find(kSpaceMark, p);
+    if (q == std::string_view::npos) {
+      out.append(piece.substr(p));
+      return;
+    }
+    out.append(piece.substr(p, q - p));
+    out += ' ';
+    p = q + kSpaceMark.size();
+  }
+}
+
+std::string Tokenizer::Decode(std::span<const int32_t> ids, DecodeOptions options) const {
+  std::string out;
+  out.reserve(ids.size() * 4);
+  for (int32_t id : ids) AppendDecoded(id, options, out);
+  return out;
+}
+
+}  // namespace gemma
