@@ -7,9 +7,11 @@
 #include <fstream>
 #include <iterator>
 
+#include "runtime/error.h"
 #include "runtime/model.h"
 #include "tests/fuzz/seeds.h"
 #include "tests/fuzz/targets.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace gemma;
 
@@ -67,4 +69,33 @@ TEST_CASE("inputs that once crashed a fuzzer stay fixed", "[fuzz]") {
     }
   }
   WARN(n << " regression inputs replayed");
+}
+
+TEST_CASE("deeply nested tokenizer.json is refused, not recursed into", "[fuzz]") {
+  // Too large to commit as a file: 200,000 nested arrays as the normalizer overflowed the stack
+  // when the loader copied the value.
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const std::string text = R"({"model":{"type":"BPE","byte_fallback":true},"normalizer":)" + deep + "}";
+  CHECK_NOTHROW(fuzz::TokenizerJson({reinterpret_cast<const uint8_t*>(text.data()), text.size()}));
+  try {
+    Tokenizer::FromHfJsonText(text, "deep.json");
+    FAIL("accepted");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("deep.json: JSON nested deeper than 64 levels"));
+  }
+}
+
+TEST_CASE("tokenizer.json with a fractional token id is refused", "[fuzz]") {
+  // Found by fuzzing: 1e300 was undefined behaviour (a float-to-int cast), 1.5 was read as 1.
+  for (const char* id : {"1.5", "1e300"}) {
+    const std::string text = std::string(R"({"model":{"type":"BPE","byte_fallback":true,"vocab":{"a":0},"merges":[]},)") +
+                             R"("normalizer":{"type":"Replace","pattern":{"String":" "},"content":"\u2581"},)" +
+                             R"("added_tokens":[{"id":)" + id + R"(,"content":"x"}]})";
+    try {
+      Tokenizer::FromHfJsonText(text, "float.json");
+      FAIL("accepted");
+    } catch (const Error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("float.json: added token id " + std::string(id == std::string("1.5") ? "1.5" : "1e+300") + " is not an integer"));
+    }
+  }
 }
