@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "runtime/error.h"
+#include "runtime/printable.h"
 
 namespace gemma {
 
@@ -144,13 +145,14 @@ ModelConfig ReadModelConfig(const GgufFile& file) {
   const std::string& path = file.Path();
   const std::string arch = m.String("general.architecture");
   if (arch != "gemma4") {
-    Fail("{}: architecture '{}' is not supported (gemma-run runs gemma4 models)", path, arch);
+    Fail("{}: architecture '{}' is not supported (gemma-run runs gemma4 models)", path,
+         Printable(arch));
   }
   const std::string p = "gemma4.";
 
   ModelConfig c;
   if (const GgufValue* n = m.Find("general.name"); n && n->type == GgufType::STRING) {
-    c.name = std::string(n->AsString());
+    c.name = Printable(n->AsString(), 256);  // shown by --info and the chat banner
   }
   c.n_layer = static_cast<int>(m.Int(p + "block_count", 1, kMaxLayers));
   c.n_embd = static_cast<int>(m.Int(p + "embedding_length", 1, kMaxDim));
