@@ -149,8 +149,9 @@ class GgufParser {
              GgufTypeName(a->type));
       }
       const uint64_t al = a->AsUInt();
-      if (al == 0 || (al & (al - 1)) != 0 || al > (1u << 20)) {
-        Fail("{}: key 'general.alignment' is {}, expected a power of two", f_.path_, al);
+      // The GGUF spec requires a multiple of 8; below 4, F32 data could be misaligned.
+      if (al < 8 || (al & (al - 1)) != 0 || al > (1u << 20)) {
+        Fail("{}: key 'general.alignment' is {}, expected a power of two from 8 to 2^20", f_.path_, al);
       }
       f_.alignment_ = al;
     }
