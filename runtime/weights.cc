@@ -2,9 +2,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <string_view>
+#include <unordered_set>
 
 #include "quant/quantize.h"
 #include "runtime/error.h"
+#include "runtime/printable.h"
 
 namespace gemma {
 
@@ -39,6 +42,7 @@ class Binder {
       if (required) Fail("{}: required tensor '{}' is missing", f_.Path(), name);
       return nullptr;
     }
+    used_.insert(t->name);
     bool same = t->n_dims == static_cast<int>(shape.size());
     for (size_t d = 0; same && d < shape.size(); ++d) same = t->ne[d] == shape[d];
     if (!same) {
@@ -62,6 +66,18 @@ class Binder {
   }
 
   // A 1-D float vector of length n (F32 in place; F16/BF16 converted once).
+  // Every tensor of the file must have been bound: one that is not means the metadata
+  // describes another model than the tensors do (e.g. expert_count 0 in a MoE file would
+  // silently run it dense), as llama.cpp's "wrong number of tensors" check also says.
+  void CheckAllUsed() const {
+    for (const GgufTensor& t : f_.Tensors()) {
+      if (!used_.count(t.name)) {
+        Fail("{}: tensor '{}' is not used by a gemma4 model of this configuration (the metadata "
+             "and the tensors disagree)", f_.Path(), Printable(t.name));
+      }
+    }
+  }
+
   const float* Vec(const std::string& name, uint64_t n, bool required = true) {
     const GgufTensor* t = Get(name, {n}, required);
     if (!t) return nullptr;
@@ -97,6 +113,7 @@ class Binder {
 
   const GgufFile& f_;
   ModelWeights& w_;
+  std::unordered_set<std::string_view> used_;  // names of the tensors bound so far
 };
 
 std::string Blk(int i, const char* name) { return fmt::format("blk.{}.{}", i, name); }
@@ -182,6 +199,7 @@ ModelWeights BindWeights(const GgufFile& file, const ModelConfig& c) {
       lw.ple_post_norm = b.Vec(Blk(i, "post_norm.weight"), H);
     }
   }
+  b.CheckAllUsed();
   return w;
 }
 
