@@ -12,6 +12,7 @@
 #include "kernels/ops.h"
 #include "quant/quantize.h"
 #include "runtime/error.h"
+#include "runtime/numeric_guard.h"
 
 namespace gemma {
 
@@ -93,11 +94,17 @@ std::vector<float> Session::Evaluate(std::span<const int32_t> tokens, LogitsMode
   }
   std::vector<float> logits;
   const size_t batch = static_cast<size_t>(std::max(1, opt_.batch));
-  for (size_t start = 0; start < tokens.size(); start += batch) {
-    const size_t n = std::min(batch, tokens.size() - start);
-    std::vector<bool> want(n, mode == LogitsMode::kAll);
-    if (mode == LogitsMode::kLast && start + n == tokens.size()) want[n - 1] = true;
-    ForwardChunk(tokens.subspan(start, n), want, logits);
+  const int64_t start_pos = pos_;
+  try {
+    for (size_t start = 0; start < tokens.size(); start += batch) {
+      const size_t n = std::min(batch, tokens.size() - start);
+      std::vector<bool> want(n, mode == LogitsMode::kAll);
+      if (mode == LogitsMode::kLast && start + n == tokens.size()) want[n - 1] = true;
+      ForwardChunk(tokens.subspan(start, n), want, logits);
+    }
+  } catch (const Error&) {
+    Rewind(start_pos);  // a later chunk failed (non-finite activations): forget the earlier ones
+    throw;
   }
   return logits;
 }
@@ -125,6 +132,7 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
     DequantizeRow(w.token_embd.type, w.token_embd.Row(tokens[r]), H, xr);
     for (size_t i = 0; i < H; ++i) xr[i] *= embd_scale;
   }
+  CheckFinite(s.x.data(), rows, H, s.pos.data(), model_.file.Path(), "the token embedding");
 
   // Per-layer embeddings (E-models): token part plus a projection of the scaled embedding.
   if (P > 0) {
@@ -309,6 +317,7 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
     if (lw.output_scale != 1.0f) {
       for (size_t i = 0; i < rows * H; ++i) s.x[i] *= lw.output_scale;
     }
+    CheckFinite(s.x.data(), rows, H, s.pos.data(), model_.file.Path(), "", l.index);
   }
 
   // ---- output: final norm, tied LM head, softcap (only the wanted rows remain) --------------
@@ -318,6 +327,7 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, const std::vector<bo
   logits.resize(first + rows * V);
   MatMul(w.output, s.x.data(), rows, logits.data() + first, prec);
   if (c.final_softcap > 0) Softcap(logits.data() + first, rows * V, c.final_softcap);
+  CheckFinite(logits.data() + first, rows, V, s.pos.data(), model_.file.Path(), "the output head");
   pos_ += static_cast<int64_t>(tokens.size());
   tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
 }
