@@ -47,7 +47,10 @@ class Meta {
     }
     if (!v->IsFloat()) WrongType(key, *v, "FLOAT32");
     const double d = v->AsDouble();
-    if (!std::isfinite(d)) Fail("{}: key '{}' is {}, expected a finite number", f_.Path(), key, d);
+    // A FLOAT64 beyond the float range would become inf (and the message would say so).
+    if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) {
+      Fail("{}: key '{}' is {}, expected a finite number", f_.Path(), key, d);
+    }
     return static_cast<float>(d);
   }
 
