@@ -2,7 +2,11 @@
 // or tensors lie: each must fail with one line naming the key or tensor.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "quant/quantize.h"
 #include "runtime/error.h"
@@ -20,9 +24,11 @@ ModelConfig ConfigOf(const std::string& path) { return ReadModelConfig(GgufFile:
 // The config of a preset's shapes. ReadModelConfig looks only at the shape of token_embd and at
 // which other tensors exist, so every other tensor is replaced by a 1-element stand-in (this
 // keeps even the 31B shape cheap).
-ModelConfig PresetConfig(const std::string& preset) {
+ModelConfig PresetConfig(const std::string& preset, const std::vector<std::string>& sets = {"n_vocab=1024"}) {
   SynthSpec spec = SynthPreset(preset);
-  ApplySynthOverride(spec, "n_vocab=1024");
+  for (const std::string& s : sets) {
+    if (s != "--set") ApplySynthOverride(spec, s);
+  }
   GgufWriter w = BuildSynthWriter(spec, SynthOptions{});
   std::vector<std::string> names;
   w.RemoveTensorsIf([&](std::string_view n) {
@@ -320,4 +326,79 @@ TEST_CASE("--info summary names the structure", "[model]") {
   CHECK_THAT(s, Catch::Contains("tensors:         133"));
   CHECK_THAT(s, Catch::Contains("Q4_0"));
   CHECK_THAT(s, Catch::Contains("    2  global         64      4         1     128  own         V=K   dense+moe"));
+}
+
+// llama.cpp's own reading of the same files (tests/data/llama_load.json, made by
+// scripts/make-llama-load-fixture from its `print_info` log): our config, which --info prints,
+// must describe the same structure.
+TEST_CASE("config matches llama.cpp's reading of the same files", "[model][llama]") {
+  std::ifstream in(test::DataPath("llama_load.json"));
+  REQUIRE(in.good());
+  const nlohmann::json fx = nlohmann::json::parse(in);
+  REQUIRE(fx["entries"].size() >= 20);
+  auto ints = [](const std::string& s) {  // "4" or "[2, 2, 1]"
+    std::vector<int> v;
+    for (size_t i = 0; i < s.size();) {
+      if (std::isdigit(static_cast<unsigned char>(s[i]))) {
+        size_t used = 0;
+        v.push_back(std::stoi(s.substr(i), &used));
+        i += used;
+      } else {
+        ++i;
+      }
+    }
+    return v;
+  };
+  auto per_layer = [&](const std::string& s, int n) {
+    std::vector<int> v = ints(s);
+    if (v.size() == 1) v.assign(static_cast<size_t>(n), v[0]);
+    return v;
+  };
+  for (const auto& e : fx["entries"]) {
+    const std::string preset = e["preset"], type = e["type"];
+    const std::vector<std::string> sets = e["sets"].get<std::vector<std::string>>();
+    INFO(preset << " " << type);
+    ModelConfig c;
+    if (preset.rfind("tiny", 0) == 0) {
+      const std::string path = test::SynthModel(preset, type, sets);
+      CHECK(fmt::format("{:016x}", FileFingerprint(path)) == e["fingerprint"].get<std::string>());
+      c = Model::Load(path).config;
+    } else {
+      c = PresetConfig(preset, sets);
+    }
+    const auto& l = e["llama_cpp"];
+    CHECK(l["arch"] == "gemma4");
+    CHECK(std::stoi(l["n_layer"].get<std::string>()) == c.n_layer);
+    CHECK(std::stoi(l["n_embd"].get<std::string>()) == c.n_embd);
+    CHECK(std::stoi(l["n_ctx_train"].get<std::string>()) == c.n_ctx_train);
+    CHECK(std::stoi(l["n_vocab"].get<std::string>()) == c.n_vocab);
+    CHECK(std::stoi(l["n_embd_head_k"].get<std::string>()) == c.head_dim_full);
+    CHECK(std::stoi(l["n_embd_head_k_swa"].get<std::string>()) == c.head_dim_swa);
+    CHECK(std::stoi(l["n_swa"].get<std::string>()) == c.sliding_window);
+    CHECK(std::stoi(l["n_expert"].get<std::string>()) == c.n_expert);
+    CHECK(std::stoi(l["n_expert_used"].get<std::string>()) == c.n_expert_used);
+    CHECK(std::stof(l["freq_base_train"].get<std::string>()) == c.rope_base_full);
+    CHECK(std::stof(l["freq_base_swa"].get<std::string>()) == c.rope_base_swa);
+    const std::vector<int> heads = per_layer(l["n_head"], c.n_layer);
+    const std::vector<int> kv = per_layer(l["n_head_kv"], c.n_layer);
+    const std::vector<int> ff = per_layer(l["n_ff"], c.n_layer);
+    REQUIRE(kv.size() == c.layers.size());
+    REQUIRE(ff.size() == c.layers.size());
+    for (const LayerConfig& lc : c.layers) {
+      CHECK(heads[lc.index] == lc.n_head);
+      CHECK(kv[lc.index] == lc.n_kv_head);
+      CHECK(ff[lc.index] == lc.ffn_dim);
+      CHECK(lc.rope_dims == (lc.sliding ? std::stoi(l["n_rot_swa"].get<std::string>())
+                                        : std::stoi(l["n_rot"].get<std::string>())));
+    }
+    // llama.cpp names the published shapes by layer count: E2B, E4B, 26B.A4B, 31B.
+    const std::string type_name = l["model type"];
+    if (c.Variant() == "custom") {
+      CHECK(type_name == "?B");
+    } else {
+      std::string v = c.Variant();
+      std::replace(v.begin(), v.end(), '-', '.');
+      CHECK(type_name == v);
+    }
+  }
 }
