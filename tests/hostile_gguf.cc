@@ -438,6 +438,18 @@ void TokenizerKeys(Corpus& c) {
   set("unk-string", "tokenizer.ggml.unknown_token_id", V::String("3"), "'tokenizer.ggml.unknown_token_id' has type STRING");
   set("pad-u64-huge", "tokenizer.ggml.padding_token_id", V::U64(~0ull), "tokenizer.ggml.padding_token_id is");
   set("chat-template-uint32", "tokenizer.chat_template", V::U32(1), "'tokenizer.chat_template' has type UINT32, expected STRING");
+  {
+    // A piece matched whole that is longer than the matcher allows (quadratic encode time).
+    SynthVocab v = BuildSynthVocab(400);
+    v.tokens.push_back(std::string(300, 'a'));
+    v.types.push_back(1);
+    v.scores.push_back(0);
+    c.Edit("tokenizer-piece-300-bytes", "tiny", [&](GgufWriter& w) {
+      w.Set("tokenizer.ggml.tokens", V::ArrayString(v.tokens));
+      w.Set("tokenizer.ggml.token_type", V::ArrayI32(v.types));
+      w.Set("tokenizer.ggml.scores", V::ArrayF32(v.scores));
+    }, {"token 400 ('aaaa", "is 300 bytes long; pieces matched whole may have at most 256"}, Stage::kTokenizer);
+  }
   c.Edit("tokenizer-missing", "tiny", [](GgufWriter& w) { w.Remove("tokenizer.ggml.model"); },
          {"no key 'tokenizer.ggml.model'"}, Stage::kTokenizer);
 }
