@@ -54,6 +54,24 @@ TEST_CASE("the GGUF seeds are complete models", "[fuzz]") {
   }
 }
 
+TEST_CASE("the committed fuzz corpora pass their target's checks", "[fuzz]") {
+  // tests/fuzz/corpus/<target>: minimised corpora of the small targets (the GGUF one is large
+  // and regrown from the generated seeds).
+  const std::filesystem::path root = RegressionDir().parent_path() / "corpus";
+  size_t n = 0;
+  for (const std::string& target : {"tokenizer", "tokenizer_json", "chat"}) {
+    REQUIRE(std::filesystem::is_directory(root / target));
+    for (const auto& entry : std::filesystem::directory_iterator(root / target)) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      INFO(entry.path().string());
+      CHECK_NOTHROW(Run(target, bytes));
+      ++n;
+    }
+  }
+  CHECK(n > 1000);
+}
+
 TEST_CASE("inputs that once crashed a fuzzer stay fixed", "[fuzz]") {
   size_t n = 0;
   for (const std::string& target : fuzz::TargetNames()) {
