@@ -1,16 +1,25 @@
-// gemma-run: runs a Gemma 4 GGUF model. --info prints the model summary; --dump-logits
-// evaluates token ids; --tokenize / --detokenize use only the tokenizer metadata.
+// gemma-run: chat with a Gemma 4 GGUF model, or answer one prompt for a script.
+// This file picks the mode; cli/oneshot.cc and cli/repl.cc do the talking.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <tbb/global_control.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <clocale>
 #include <cstdio>
-#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli/app.h"
+#include "cli/args.h"
+#include "cli/terminal.h"
 #include "runtime/error.h"
 #include "runtime/gguf.h"
 #include "runtime/model.h"
@@ -19,48 +28,12 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: gemma-run -m MODEL.gguf [options]
-  -m, --model FILE        Gemma 4 GGUF file (default: $GEMMA_MODEL)
-  --info                  print the model's structure and exit
-  --tokens IDS            comma-separated token ids to evaluate (with --dump-logits)
-  --dump-logits FILE      write {"tokens":[...],"logits":[[...]]} for the last position
-  --all-logits            ... for every position instead
-  --precision MODE        fast (int8 activations, default) or exact (fp32 activations)
-  -c, --ctx-size N        context size in tokens
-  --tokenize TEXT         print the token ids of TEXT as a JSON array (<bos> first); TEXT "-"
-                          reads raw bytes from stdin. Control tokens in TEXT stay text unless
-                          --parse-special; --no-bos omits <bos>
-  --detokenize IDS        print the text of comma-separated ids exactly (control tokens as
-                          their text, no newline added)
-  -h, --help              this help
-)";
-
-std::vector<int32_t> ParseIds(const std::string& s) {
-  std::vector<int32_t> ids;
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    const size_t comma = std::min(s.find(',', pos), s.size());
-    const std::string item = s.substr(pos, comma - pos);
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (...) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || v < 0 || v > INT32_MAX) {
-      gemma::Fail("--tokens: '{}' is not a token id", item);
-    }
-    ids.push_back(static_cast<int32_t>(v));
-    pos = comma + 1;
-  }
-  return ids;
-}
+using gemma::Fail;
 
 void DumpLogits(const std::string& path, const std::vector<int32_t>& tokens,
                 const std::vector<float>& logits, size_t n_vocab) {
   std::FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "w");
-  if (!f) gemma::Fail("{}: cannot create", path);
+  if (!f) Fail("{}: cannot create", path);
   fmt::print(f, "{{\"tokens\":[{}],\"logits\":[", fmt::join(tokens, ","));
   for (size_t r = 0; r * n_vocab < logits.size(); ++r) {
     fmt::print(f, "{}[", r ? "," : "");
@@ -70,115 +43,141 @@ void DumpLogits(const std::string& path, const std::vector<int32_t>& tokens,
     fmt::print(f, "]");
   }
   fmt::print(f, "]}}\n");
-  if (f != stdout && std::fclose(f) != 0) gemma::Fail("{}: write failed", path);
+  if (f != stdout && std::fclose(f) != 0) Fail("{}: write failed", path);
 }
 
 // --tokenize / --detokenize: reads only the tokenizer metadata, never the weights.
-int RunTokenizer(const std::string& model_path, const std::optional<std::string>& tokenize,
-                 const std::optional<std::string>& detokenize, bool parse_special, bool bos) {
-  const gemma::GgufFile file = gemma::GgufFile::Open(model_path);
+int RunTokenizer(const gemma::cli::Options& o) {
+  const gemma::GgufFile file = gemma::GgufFile::Open(o.model);
   const gemma::Tokenizer tok = gemma::Tokenizer::FromGguf(file);
-  if (tokenize) {
-    std::string text = *tokenize;
+  if (o.tokenize) {
+    std::string text = *o.tokenize;
     if (text == "-") {
       std::cin >> std::noskipws;
       text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     }
-    const std::vector<int32_t> ids = tok.Encode(text, {.add_bos = bos, .parse_special = parse_special});
+    const std::vector<int32_t> ids =
+        tok.Encode(text, {.add_bos = !o.no_bos, .parse_special = o.parse_special});
     fmt::print("[{}]\n", fmt::join(ids, ","));
     return 0;
   }
   std::vector<int32_t> ids;
-  const std::string& list = *detokenize;
-  for (size_t p = 0; p <= list.size();) {
-    size_t q = list.find(',', p);
-    if (q == std::string::npos) q = list.size();
-    const std::string item = list.substr(p, q - p);
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || v < 0 || v > INT32_MAX) {
-      gemma::Fail("--detokenize: '{}' is not a token id (expected comma-separated integers)", item);
-    }
-    ids.push_back(static_cast<int32_t>(v));
-    p = q + 1;
+  try {
+    ids = gemma::cli::ParseIds(*o.detokenize);
+  } catch (const gemma::Error&) {
+    Fail("--detokenize: '{}' is not a list of token ids (expected comma-separated integers)",
+         *o.detokenize);
   }
   const std::string text = tok.Decode(ids, {.render_special = true});
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }
 
+std::string ReadAll(std::istream& in) {
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The one-shot prompt, if this run has one: -p TEXT, -p -, -f FILE, or piped stdin.
+std::optional<std::string> OneShotPrompt(const gemma::cli::Options& o) {
+  if (o.prompt && *o.prompt != "-") return *o.prompt;
+  if ((o.prompt && *o.prompt == "-") || o.prompt_file == "-") return ReadAll(std::cin);
+  if (!o.prompt_file.empty()) {
+    std::ifstream in(o.prompt_file, std::ios::binary);
+    if (!in) Fail("{}: cannot open the prompt file", o.prompt_file);
+    return ReadAll(in);
+  }
+  if (!gemma::cli::IsTerminal(STDIN_FILENO)) return ReadAll(std::cin);
+  return std::nullopt;
+}
+
+// libedit needs a multibyte locale to edit UTF-8 text; fall back to C.UTF-8 when the
+// environment names none.
+void SetUtf8Locale() {
+  const char* l = std::setlocale(LC_CTYPE, "");
+  if (!l || std::string(l) == "C" || std::string(l) == "POSIX") std::setlocale(LC_CTYPE, "C.UTF-8");
+}
+
+int Main(int argc, char** argv) {
+  using namespace gemma;
+  using namespace gemma::cli;
+  cli::App app;
+  app.opt = ParseArgs(argc, argv);
+  const Options& o = app.opt;
+  if (o.help) {
+    fmt::print("{}", kUsage);
+    return 0;
+  }
+  if (o.version) {
+    fmt::print("gemma-run 0.1.0\n");
+    return 0;
+  }
+  if (o.model.empty()) Fail("no model given: use -m FILE.gguf or set GEMMA_MODEL");
+  if (o.tokenize || o.detokenize) return RunTokenizer(o);
+  InstallSignalHandlers();
+  SetUtf8Locale();
+
+  std::unique_ptr<tbb::global_control> threads;
+  if (o.threads > 0) {
+    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<size_t>(o.threads));
+  }
+
+  // Read the prompt before loading: a missing prompt file is reported without waiting.
+  std::optional<std::string> prompt;
+  if (!o.info && o.tokens.empty()) prompt = OneShotPrompt(o);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const Model model = Model::Load(o.model);
+  app.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  app.model = &model;
+  if (o.info) {
+    fmt::print("{}", DescribeModel(model));
+    return 0;
+  }
+  app.session.precision = o.precision;
+  app.session.n_ctx = o.n_ctx;
+
+  if (!o.dump_logits.empty()) {
+    const std::vector<int32_t> tokens = ParseIds(o.tokens);
+    if (app.session.n_ctx == 0) {
+      app.session.n_ctx = std::max<int64_t>(static_cast<int64_t>(tokens.size()), 1);
+    }
+    Session session(model, app.session);
+    const std::vector<float> logits = session.Evaluate(
+        tokens, o.all_logits ? LogitsMode::kAll : LogitsMode::kLast);
+    DumpLogits(o.dump_logits, tokens, logits, static_cast<size_t>(model.config.n_vocab));
+    return 0;
+  }
+
+  const TextCodec codec = TextCodec::FromGguf(model.file);
+  app.codec = &codec;
+  app.sampling = MergeSampling(o, SamplerParams::FromGguf(model.file));
+  app.chat.thinking = o.think;
+  app.chat.empty_thought_when_off = EmptyThoughtWhenOff(codec, model.config.Variant());
+  const bool color = o.color == Options::Color::kOn ||
+                     (o.color == Options::Color::kAuto && std::getenv("NO_COLOR") == nullptr);
+  app.out.on = color && (o.color == Options::Color::kOn || IsTerminal(STDOUT_FILENO));
+  app.err.on = color && (o.color == Options::Color::kOn || IsTerminal(STDERR_FILENO));
+  if (o.verbose) {
+    fmt::print(stderr, "gemma-run: {} loaded in {:.2f} s ({} {}, {} layers, vocab {})\n", o.model,
+               app.load_seconds, model.config.Variant(), model.config.name, model.config.n_layer,
+               model.config.n_vocab);
+    fmt::print(stderr, "gemma-run: sampling: {}\n", app.sampling.ToString());
+  }
+
+  if (!o.tokens.empty()) return RunTokens(app, ParseIds(o.tokens));
+  if (prompt) return RunOneShot(app, *prompt);
+  return RunRepl(app);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    std::string model_path, dump_path, tokens_arg;
-    if (const char* env = std::getenv("GEMMA_MODEL")) model_path = env;
-    bool info = false, all_logits = false;
-    gemma::SessionOptions sopt;
-    std::optional<std::string> tokenize, detokenize;
-    bool parse_special = false, bos = true;
-    for (int i = 1; i < argc; ++i) {
-      const std::string a = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) gemma::Fail("{} needs a value", a);
-        return argv[++i];
-      };
-      if (a == "-h" || a == "--help") {
-        fmt::print("{}", kUsage);
-        return 0;
-      } else if (a == "-m" || a == "--model") {
-        model_path = value();
-      } else if (a == "--info") {
-        info = true;
-      } else if (a == "--tokens") {
-        tokens_arg = value();
-      } else if (a == "--dump-logits") {
-        dump_path = value();
-      } else if (a == "--all-logits") {
-        all_logits = true;
-      } else if (a == "--precision") {
-        const std::string p = value();
-        if (p == "exact") sopt.precision = gemma::Precision::kExact;
-        else if (p == "fast") sopt.precision = gemma::Precision::kFast;
-        else gemma::Fail("--precision: expected exact or fast, got '{}'", p);
-      } else if (a == "--tokenize" || a == "--detokenize") {
-        (a == "--tokenize" ? tokenize : detokenize) = value();
-      } else if (a == "--parse-special") {
-        parse_special = true;
-      } else if (a == "--no-bos") {
-        bos = false;
-      } else if (a == "-c" || a == "--ctx-size") {
-        sopt.n_ctx = std::stoll(value());
-      } else {
-        gemma::Fail("unknown argument '{}' (see gemma-run --help)", a);
-      }
-    }
-    if (model_path.empty()) gemma::Fail("no model given: use -m FILE.gguf or set GEMMA_MODEL");
-    if (tokenize && detokenize) gemma::Fail("--tokenize and --detokenize exclude each other");
-    if (tokenize || detokenize) return RunTokenizer(model_path, tokenize, detokenize, parse_special, bos);
-    const gemma::Model model = gemma::Model::Load(model_path);
-    if (info) {
-      fmt::print("{}", gemma::DescribeModel(model));
-      return 0;
-    }
-    if (!dump_path.empty()) {
-      if (tokens_arg.empty()) gemma::Fail("--dump-logits needs --tokens");
-      const std::vector<int32_t> tokens = ParseIds(tokens_arg);
-      if (sopt.n_ctx == 0) sopt.n_ctx = std::max<int64_t>(static_cast<int64_t>(tokens.size()), 1);
-      gemma::Session session(model, sopt);
-      const std::vector<float> logits = session.Evaluate(
-          tokens, all_logits ? gemma::LogitsMode::kAll : gemma::LogitsMode::kLast);
-      DumpLogits(dump_path, tokens, logits, static_cast<size_t>(model.config.n_vocab));
-      return 0;
-    }
-    fmt::print("{}", gemma::DescribeModel(model));
-    return 0;
+    return Main(argc, argv);
   } catch (const std::exception& e) {
+    gemma::cli::RestoreTerminal();
+    std::fflush(stdout);
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;
   }

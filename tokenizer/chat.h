@@ -47,7 +47,9 @@ struct ChatOptions {
 struct RenderedChat {
   std::string text;
   // Where each message's own text (content, reasoning) landed in `text`: tokenize those ranges
-  // without matching control tokens, so a user typing "<|turn>" cannot open a turn.
+  // without matching control tokens, so a user typing "<|turn>" cannot open a turn. The 7
+  // user-defined markers (<|channel>, <|tool_call>, ...) are still matched there, as in any
+  // text (see tokenizer.h); a caller that must keep them out of untrusted text has to escape it.
   std::vector<TextRange> message_text;
 };
 

@@ -1,10 +1,8 @@
 #include "tokenizer/tokenizer.h"
 
-#include <cstring>
 #include <limits>
 
 #include "runtime/error.h"
-#include "tokenizer/bpe.h"
 #include "tokenizer/utf8.h"
 
 namespace gemma {
@@ -13,6 +11,9 @@ namespace {
 
 constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581, SentencePiece's space
 constexpr size_t kMaxWholePiece = 256;  // bytes
+
+// Cutting runs into words is only worth its checks while few pieces span a word start.
+constexpr size_t kMaxSpanningPieces = 64;
 
 bool HasAtLeastTwoChars(std::string_view piece) {
   if (piece.empty()) return false;
@@ -63,6 +64,18 @@ Tokenizer::Tokenizer(Vocab vocab, std::string chat_template, const std::string& 
         break;  // BYTE and UNUSED pieces are never matched in text
     }
   }
+  // Pieces with a "▁" right after another character could be merged across a word start.
+  for (int32_t id = 0; id < n && spanning_.size() <= kMaxSpanningPieces; ++id) {
+    const std::string_view piece = vocab_.Piece(id);
+    for (size_t p = piece.find(kSpaceMark, 1); p != std::string_view::npos;
+         p = piece.find(kSpaceMark, p + kSpaceMark.size())) {
+      if (p < kSpaceMark.size() ||
+          piece.substr(p - kSpaceMark.size(), kSpaceMark.size()) != kSpaceMark) {
+        spanning_.push_back({piece, p});
+      }
+    }
+  }
+  split_words_ = spanning_.size() <= kMaxSpanningPieces;
 }
 
 bool Tokenizer::IsMatchedWhole(int32_t id) const {
@@ -123,7 +136,7 @@ void Tokenizer::EncodeImpl(std::string_view text, bool parse_special,
   }
 
   // Step 2: cut out the pieces matched whole; steps 3-4 on the text between them.
-  BpeEncoder bpe(vocab_);
+  RunEncoder runs(vocab_, spanning_, split_words_);
   size_t segment = 0, r = 0;
   for (size_t i = 0; i < norm.size();) {
     if (!matcher_.CanStart(static_cast<uint8_t>(norm[i]), parse_special)) {
@@ -143,15 +156,15 @@ void Tokenizer::EncodeImpl(std::string_view text, bool parse_special,
       ++i;
       continue;
     }
-    EncodeSegment(std::string_view(norm).substr(segment, i - segment), bpe, out);
+    EncodeSegment(std::string_view(norm).substr(segment, i - segment), runs, out);
     out.push_back(m.id);
     i += m.len;
     segment = i;
   }
-  EncodeSegment(std::string_view(norm).substr(segment), bpe, out);
+  EncodeSegment(std::string_view(norm).substr(segment), runs, out);
 }
 
-void Tokenizer::EncodeSegment(std::string_view s, BpeEncoder& bpe,
+void Tokenizer::EncodeSegment(std::string_view s, RunEncoder& runs,
                               std::vector<int32_t>& out) const {
   size_t p = 0;
   while (p < s.size()) {
@@ -163,13 +176,13 @@ void Tokenizer::EncodeSegment(std::string_view s, BpeEncoder& bpe,
       if (id != Vocab::kNone) {
         out.push_back(id);
       } else {
-        bpe.Encode(run, out);
+        runs.Encode(run, out);
       }
       p = q;
     } else {
       size_t q = s.find('\n', p);
       if (q == std::string_view::npos) q = s.size();
-      bpe.Encode(s.substr(p, q - p), out);
+      runs.Encode(s.substr(p, q - p), out);
       p = q;
     }
   }

@@ -18,14 +18,20 @@
 //     splits "<table>" into "<", "table", ">". The GGUF has no flag for "user-defined": such a
 //     piece is recognised by being unreachable by any merge, which on the real vocabulary
 //     selects exactly the Hugging Face added tokens besides whitespace runs (checked in the
-//     tests). For the 7 markers the GGUF type is USER_DEFINED: llama.cpp matches them even
-//     with parse_special off, as SentencePiece would; Hugging Face with split_special_tokens
-//     does not (it calls them special). We follow llama.cpp/SentencePiece there.
+//     tests). For the 7 markers the GGUF type is USER_DEFINED, so they are matched even with
+//     parse_special off, as SentencePiece matches user-defined pieces. llama.cpp does the same
+//     for 6 of them (it retypes the stop token <|tool_response> CONTROL when loading); Hugging
+//     Face with split_special_tokens splits all 7 (it calls them special).
+//     One more difference, for a literal "▁" typed next to a space: pieces are matched on the
+//     normalised text, like SentencePiece and llama.cpp; Hugging Face matches its "▁▁" added
+//     tokens in the raw text. tests/data/tokenizer/corpus.json records every such case.
 //  3. The rest is cut at runs of "\n". A newline run that is itself a piece is emitted whole
 //     (llama.cpp PR #21343; Hugging Face matches these runs as added tokens, same result).
 //  4. Every other run is byte-pair encoded by merge rank (BpeEncoder); characters without a
 //     piece fall back to their <0xXX> byte pieces. Whitespace runs ("▁▁▁", "\t\t") are reached
-//     by merges, which rank first in Gemma's merge list, so they need no special case.
+//     by merges, which rank first in Gemma's merge list, so they need no special case. For
+//     speed, runs are cut at word starts no merge can cross and repeated words are memoized
+//     (RunEncoder); the result is the same as BPE over the whole run (tested).
 //
 // Decoding is lossless: "▁" becomes a space, byte pieces are reassembled into their bytes, and
 // nothing is "cleaned up" (llama.cpp's detokenizer drops the space before "?!.,", we do not).
@@ -38,6 +44,7 @@
 #include <vector>
 
 #include "tokenizer/piece_matcher.h"
+#include "tokenizer/run_encoder.h"
 #include "tokenizer/vocab.h"
 
 namespace gemma {
@@ -108,12 +115,14 @@ class Tokenizer {
   Tokenizer(Vocab vocab, std::string chat_template, const std::string& name);
   void EncodeImpl(std::string_view text, bool parse_special, std::span<const TextRange> plain,
                   std::vector<int32_t>& out) const;
-  void EncodeSegment(std::string_view segment, class BpeEncoder& bpe,
+  void EncodeSegment(std::string_view segment, RunEncoder& runs,
                      std::vector<int32_t>& out) const;
 
   Vocab vocab_;
   PieceMatcher matcher_;
   std::vector<bool> matched_whole_;
+  std::vector<SpanningPiece> spanning_;  // see run_encoder.h
+  bool split_words_ = false;
   std::string chat_template_;
 };
 

@@ -1,5 +1,6 @@
 #include "tokenizer/vocab.h"
 
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -26,9 +27,49 @@ int ParseBytePiece(std::string_view t) {
 
 }  // namespace
 
+uint64_t Vocab::Hash(std::string_view s) {
+  // 8 bytes at a time, multiply-xorshift mixing; pieces are short (7 bytes on average).
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (s.size() * 0xFF51AFD7ED558CCDULL);
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 29;
+  }
+  uint64_t w = 0;
+  if (i < s.size()) std::memcpy(&w, s.data() + i, s.size() - i);  // (never from a null view)
+  h = (h ^ w) * 0x94D049BB133111EBULL;
+  return h ^ (h >> 32);
+}
+
 int32_t Vocab::Find(std::string_view piece) const {
-  const auto it = by_text_.find(piece);
-  return it == by_text_.end() ? kNone : it->second;
+  const uint64_t h = Hash(piece);
+  const size_t mask = index_.size() - 1;
+  const auto tag = static_cast<uint32_t>(h >> 32);
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot& s = index_[i];
+    if (s.id == kNone) return kNone;
+    if (s.tag == tag && Piece(s.id) == piece) return s.id;
+  }
+}
+
+bool Vocab::Insert(int32_t id) {
+  const std::string_view piece = Piece(id);
+  const uint64_t h = Hash(piece);
+  const size_t mask = index_.size() - 1;
+  const auto tag = static_cast<uint32_t>(h >> 32);
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    Slot& s = index_[i];
+    if (s.id == kNone) {
+      s = {tag, id};
+      return true;
+    }
+    if (s.tag == tag && Piece(s.id) == piece) {
+      s.id = id;  // the later id wins
+      return false;
+    }
+  }
 }
 
 Vocab Vocab::Build(const VocabSource& src) {
@@ -81,15 +122,13 @@ Vocab Vocab::Build(const VocabSource& src) {
 
   // Text index and single-character index; for repeated strings the later id wins in both, so
   // that every lookup of one string agrees.
-  v.by_text_.reserve(n);
+  size_t slots = 16;
+  while (slots < 2 * n) slots *= 2;  // load factor at most 1/2
+  v.index_.assign(slots, Slot{});
   v.char_ids_.Reserve(n / 8);
   for (size_t i = 0; i < n; ++i) {
     const std::string_view piece = v.Piece(static_cast<int32_t>(i));
-    auto [it, inserted] = v.by_text_.emplace(piece, static_cast<int32_t>(i));
-    if (!inserted) {
-      it->second = static_cast<int32_t>(i);
-      ++v.duplicates_;
-    }
+    if (!v.Insert(static_cast<int32_t>(i))) ++v.duplicates_;
     if (!piece.empty()) {
       const utf8::Char c = utf8::Next(piece, 0);
       if (c.status == utf8::Status::kOk && c.len == piece.size()) {

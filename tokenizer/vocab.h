@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -98,7 +97,16 @@ class Vocab {
   std::vector<char> arena_;        // all pieces, back to back (a vector: moves keep the buffer)
   std::vector<uint32_t> offsets_;  // piece i = arena_[offsets_[i], offsets_[i + 1])
   std::vector<TokenType> types_;
-  std::unordered_map<std::string_view, int32_t> by_text_;  // views into arena_
+  // Text -> id: open addressing over the arena, 8 bytes a slot (hash tag, id); a node-based
+  // std::unordered_map made loading the 262,144 pieces and 514,906 merges three times slower.
+  struct Slot {
+    uint32_t tag = 0;
+    int32_t id = kNone;
+  };
+  static uint64_t Hash(std::string_view s);
+  // Adds or, for a repeated string, re-points to `id`; returns false for a repeat.
+  bool Insert(int32_t id);
+  std::vector<Slot> index_;
   FlatMap<int32_t> char_ids_;
   FlatMap<Merge> merges_;
   int32_t merge_count_ = 0;
