@@ -454,6 +454,23 @@ void TokenizerKeys(Corpus& c) {
          {"no key 'tokenizer.ggml.model'"}, Stage::kTokenizer);
 }
 
+// ---- sampling defaults a chat reads from the file --------------------------------------------
+
+void SamplingKeys(Corpus& c) {
+  auto set = [&](std::string name, const std::string& key, V v, std::string expect) {
+    c.Edit("sampling-" + name, "tiny", [&](GgufWriter& w) { w.Set(key, v); }, {expect}, Stage::kChat);
+  };
+  set("top_k-2^64-1", "general.sampling.top_k", V::U64(~0ull), "general.sampling.top_k is 1.8446744073709552e+19, expected a number in [0, 2147483647]");
+  set("top_k-1e30", "general.sampling.top_k", V::F32(1e30f), "general.sampling.top_k is 1.0000000150474662e+30");
+  set("top_k-negative", "general.sampling.top_k", V::I32(-5), "general.sampling.top_k is -5");
+  set("temp-nan", "general.sampling.temp", V::F32(std::nanf("")), "general.sampling.temp is nan");
+  set("temp-string", "general.sampling.temp", V::String("hot"), "general.sampling.temp should be a number, found STRING");
+  set("top_p-2", "general.sampling.top_p", V::F32(2), "general.sampling.top_p is 2, expected a number in [0, 1]");
+  set("min_p-array", "general.sampling.min_p", V::ArrayF32({0.1f}), "general.sampling.min_p should be a number, found ARRAY");
+  set("penalty-0", "general.sampling.penalty_repeat", V::F32(0), "general.sampling.penalty_repeat is 0");
+  set("last_n-1e300", "general.sampling.penalty_last_n", V::F64(1e300), "general.sampling.penalty_last_n is 1e+300");
+}
+
 // ---- weights that load but overflow while running --------------------------------------------
 
 void NonFiniteActivations(Corpus& c) {
@@ -500,6 +517,7 @@ std::vector<HostileFile> HostileGgufFiles() {
   PerLayerArrays(c);
   Tensors(c);
   TokenizerKeys(c);
+  SamplingKeys(c);
   NonFiniteActivations(c);
   return c.Take();
 }

@@ -16,6 +16,7 @@ struct HostileFile {
     kLoad,       // Model::Load: --info and a logits run both fail
     kTokenizer,  // the model loads; Tokenizer::FromGguf fails (--tokenize)
     kRun,        // the model loads; evaluating tokens fails (non-finite activations)
+    kChat,       // model and tokenizer load; a chat's settings from the file are refused
   };
   std::string name;  // a file name saying what is wrong
   std::vector<uint8_t> bytes;

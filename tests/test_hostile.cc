@@ -1,7 +1,7 @@
 // Every file of the hostile corpus (hostile_gguf.cc) must be refused with one error line that
 // names the file and says what is wrong, and a non-zero exit from gemma-run within a second:
-// through the library, and through the real executable ($GEMMA_RUN) for --info and a logits
-// run (--tokenize for tokenizer metadata). The sanitizer build runs this too.
+// through the library, and through the real executable ($GEMMA_RUN) for --info, a logits run
+// (--tokenize for tokenizer metadata) and a one-shot chat (-p). The sanitizer build runs this too.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 
 #include "runtime/error.h"
 #include "runtime/model.h"
+#include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "tests/hostile_gguf.h"
 #include "tests/subprocess.h"
@@ -30,6 +31,10 @@ std::string LibraryError(const test::HostileFile& h, const std::string& path) {
     if (h.stage == Stage::kLoad) return "";
     if (h.stage == Stage::kTokenizer) {
       Tokenizer::FromGguf(model.file);
+      return "";
+    }
+    if (h.stage == Stage::kChat) {
+      SamplerParams::FromGguf(model.file);
       return "";
     }
     SessionOptions opt;
@@ -84,6 +89,21 @@ void ExpectRefused(const std::vector<std::string>& args, const std::string& mess
   CHECK(r.out.empty());
 }
 
+// The same for a run whose message may differ in details (a chat prompt reaches a broken layer
+// at another position than --tokens 2,3): one line naming the file, with the expected words.
+void ExpectRefusedLike(const std::vector<std::string>& args, const std::string& path,
+                       const std::vector<std::string>& expect, Timing& timing) {
+  const test::ProcessResult r = test::RunProcess(args, kTimeLimit);
+  timing.Add(r, args[2] + " " + args[3]);
+  INFO("gemma-run " << args[3] << " ...: exit " << r.exit_code << ", stderr: " << r.err);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind("error: " + path + ": ", 0) == 0);
+  CHECK(r.err.find('\n') == r.err.size() - 1);
+  CheckExpectations(r.err, expect);
+  CHECK(r.out.empty());
+}
+
 void ExpectAccepted(const std::vector<std::string>& args, Timing& timing) {
   const test::ProcessResult r = test::RunProcess(args, kTimeLimit);
   timing.Add(r, args[2] + " " + args[3]);
@@ -115,6 +135,8 @@ TEST_CASE("hostile GGUF files are refused with one clear line", "[hostile]") {
 
     const std::vector<std::string> info = {exe, "-m", path, "--info"};
     const std::vector<std::string> logits = {exe, "-m", path, "--tokens", "2,3", "--dump-logits", "-"};
+    // A one-shot chat reads everything: model, tokenizer, sampling defaults, and generates.
+    const std::vector<std::string> chat = {exe, "-m", path, "-p", "hi", "-n", "2"};
     switch (h.stage) {
       case Stage::kLoad:
         ExpectRefused(info, message, timing);
@@ -128,6 +150,14 @@ TEST_CASE("hostile GGUF files are refused with one clear line", "[hostile]") {
         ExpectAccepted(info, timing);
         ExpectRefused(logits, message, timing);
         break;
+      case Stage::kChat:
+        ExpectAccepted(info, timing);
+        break;
+    }
+    if (h.stage == Stage::kRun) {
+      ExpectRefusedLike(chat, path, h.expect, timing);
+    } else {
+      ExpectRefused(chat, message, timing);
     }
     std::filesystem::remove(path);
   }
