@@ -3,9 +3,9 @@
 // tokens: after the first conversation everything (model pages, KV cache, scratch, token
 // history) has reached its size, and later conversations must reuse it.
 //
-// The interactive REPL (branch cli) is not on main yet, so this drives what it drives: chat
-// prompts (tokenizer/chat.h) evaluated incrementally into one Session, replies sampled token by
-// token and streamed through a StreamDecoder, Session::Reset() for /clear.
+// This drives the library directly (soak_repl drives the REPL itself): chat prompts
+// (tokenizer/chat.h) evaluated incrementally into one Session, replies sampled token by token
+// and streamed through a StreamDecoder, Session::Reset() for /clear.
 //
 //   soak [-m MODEL.gguf] [--tokens 20000] [--reply 160] [--clear-every 6] [--ctx 2048]
 //        [--max-growth-mb 8]
@@ -60,7 +60,7 @@ const char* const kMessages[] = {
     "Summarise our conversation so far.",
 };
 
-// Temperature sampling with a fixed seed (the sampler of branch cli is not on main yet).
+// Temperature sampling with a fixed seed: enough to vary the replies.
 int32_t Sample(const std::vector<float>& logits, std::mt19937& rng, float temperature) {
   const float max = *std::max_element(logits.begin(), logits.end());
   std::vector<double> p(logits.size());
