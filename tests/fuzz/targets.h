@@ -22,7 +22,7 @@ struct Violation : std::logic_error {
 };
 
 // (a) GGUF bytes -> GgufFile::FromBytes -> ReadModelConfig -> BindWeights -> DescribeModel,
-//     two tokens through a Session, and the tokenizer built from the same metadata.
+//     two tokens through a Session, and the tokenizer and sampler defaults of the same file.
 void GgufModel(std::span<const uint8_t> data);
 
 // (b) byte 0 picks the vocabulary and options, the rest is text to encode (checked to decode
@@ -33,8 +33,8 @@ void TokenizerCodec(std::span<const uint8_t> data);
 void TokenizerJson(std::span<const uint8_t> data);
 
 // (d) byte 0 picks flavour, thinking and generation prompt; the rest is NUL-separated
-//     (role, content, reasoning) triples. Rendered and encoded with the synthetic vocabulary;
-//     checked that no message text turns into a control token.
+//     (role, content, reasoning) triples. Rendered by both chat renderers with the synthetic
+//     vocabulary; checked that no message text turns into a control token.
 void ChatTemplate(std::span<const uint8_t> data);
 
 // The name the GGUF target gives its input in messages.

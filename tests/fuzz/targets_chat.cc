@@ -1,9 +1,11 @@
-// Fuzz entry point (d): chat prompts from arbitrary conversations. What a user types must stay
-// text: the only control tokens in the prompt are the ones the template wrote.
+// Fuzz entry point (d): chat prompts from arbitrary conversations, through both renderers
+// (tokenizer/chat.h from text, runtime/chat_template.h to ids for the REPL). What a user types
+// must stay text: the only control tokens in the prompt are the ones the template wrote.
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "runtime/chat_template.h"
 #include "runtime/error.h"
 #include "tests/fuzz/check.h"
 #include "tests/fuzz/vocabs.h"
@@ -57,6 +59,41 @@ void CheckRanges(const RenderedChat& r) {
   }
 }
 
+// The REPL's renderer (runtime/chat_template.h), which builds ids directly: the markers appear
+// exactly once per turn it opens and closes, whatever the message text says.
+void CheckHistoryRenderer(const std::vector<ChatMessage>& messages, const ChatOptions& options) {
+  std::vector<HistoryMessage> history;
+  for (const ChatMessage& m : messages) history.push_back({m.role, m.content, {}});
+  ChatTemplateOptions o;
+  o.thinking = options.thinking;
+  o.empty_thought_when_off = options.flavor == ChatFlavor::kLarge;
+  const TextCodec& codec = SynthCodec();
+  std::vector<int32_t> ids;
+  try {
+    ids = RenderHistory(codec, history, o, options.add_generation_prompt);
+  } catch (const Error& e) {
+    const std::string_view m = e.what();
+    if (m.rfind("chat message ", 0) != 0 || m.find("unknown role") == std::string_view::npos) {
+      Violate("unexpected rejection: {}", m);
+    }
+    return CheckRejection(m);
+  }
+  const ChatMarkers k = ChatMarkers::Find(codec);
+  const bool system_turn = o.thinking || (!history.empty() && history[0].role == "system");
+  const size_t turns = (system_turn ? 1 : 0) + history.size() -
+                       (!history.empty() && history[0].role == "system" ? 1 : 0);
+  auto count = [&](int32_t id) { return static_cast<size_t>(std::count(ids.begin(), ids.end(), id)); };
+  const bool empty_thought = options.add_generation_prompt && !o.thinking && o.empty_thought_when_off;
+  // (<|channel> and <channel|> are visible markers, matched in any text by design: the
+  // empty thought channel is checked by position instead.)
+  if (ids.empty() || ids[0] != k.bos || count(k.bos) != 1 ||
+      count(k.turn_open) != turns + (options.add_generation_prompt ? 1 : 0) ||
+      count(k.turn_close) != turns || count(k.think) != (o.thinking ? 1u : 0u) ||
+      (empty_thought && ids.back() != k.channel_close)) {
+    Violate("RenderHistory: markers do not match the {} turns rendered: {} ids", turns, ids.size());
+  }
+}
+
 }  // namespace
 
 void ChatTemplate(std::span<const uint8_t> data) {
@@ -68,6 +105,8 @@ void ChatTemplate(std::span<const uint8_t> data) {
   if (data[0] & 8) options.bos = "";
   const std::vector<ChatMessage> messages =
       ParseMessages(std::string_view(reinterpret_cast<const char*>(data.data()) + 1, data.size() - 1));
+
+  CheckHistoryRenderer(messages, options);
 
   RenderedChat r;
   try {

@@ -5,6 +5,7 @@
 
 #include "runtime/error.h"
 #include "runtime/model.h"
+#include "runtime/sampler.h"
 #include "runtime/session.h"
 #include "tests/fuzz/check.h"
 #include "tokenizer/tokenizer.h"
@@ -34,10 +35,13 @@ void LoadAndRun(std::span<const uint8_t> data) {
   }
 }
 
-// The chat mode also builds a tokenizer from the same metadata.
+// The chat mode also builds a tokenizer and sampler settings from the same metadata.
 void LoadTokenizer(std::span<const uint8_t> data) {
   const GgufFile file =
       GgufFile::FromBytes(std::vector<uint8_t>(data.begin(), data.end()), kGgufName);
+  // What the file sets is range-checked naming the file, so Validate() (whose messages name
+  // command-line flags) must accept it.
+  SamplerParams::FromGguf(file).Validate();
   const Tokenizer tok = Tokenizer::FromGguf(file);
   const std::vector<int32_t> ids = tok.Encode("Hello <|turn>user\n wörld\xF0\x9F\x98\x80",
                                               {.add_bos = true, .parse_special = true});

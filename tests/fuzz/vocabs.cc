@@ -9,20 +9,31 @@
 
 namespace gemma::fuzz {
 
+namespace {
+
+Tokenizer BuildSynthTokenizer() {
+  const SynthVocab v = BuildSynthVocab(1024);
+  VocabSource src;
+  src.name = "synthetic vocab";
+  src.tokens.assign(v.tokens.begin(), v.tokens.end());
+  src.types = v.types;
+  for (const std::string& m : v.merges) {
+    const size_t sp = m.find(' ', 1);
+    src.merges.emplace_back(std::string_view(m).substr(0, sp), std::string_view(m).substr(sp + 1));
+  }
+  return Tokenizer::FromSource(src);
+}
+
+}  // namespace
+
 const Tokenizer& SynthTokenizer() {
-  static const Tokenizer tok = [] {
-    const SynthVocab v = BuildSynthVocab(1024);
-    VocabSource src;
-    src.name = "synthetic vocab";
-    src.tokens.assign(v.tokens.begin(), v.tokens.end());
-    src.types = v.types;
-    for (const std::string& m : v.merges) {
-      const size_t sp = m.find(' ', 1);
-      src.merges.emplace_back(std::string_view(m).substr(0, sp), std::string_view(m).substr(sp + 1));
-    }
-    return Tokenizer::FromSource(src);
-  }();
+  static const Tokenizer tok = BuildSynthTokenizer();
   return tok;
+}
+
+const TextCodec& SynthCodec() {
+  static const TextCodec codec(BuildSynthTokenizer());
+  return codec;
 }
 
 const Tokenizer* RealTokenizer() {
