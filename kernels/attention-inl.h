@@ -65,9 +65,12 @@ constexpr int kFewPvVectors = 2;
 // change no sum that matters (even 128K of them add < 1e-14 to a total >= 1), and flushing keeps
 // subnormal floats out of the exponent, the P·V products and the rescaled accumulators:
 // arithmetic on subnormals can run many times slower on x86. Masked keys (-inf) give 0.
+// A nan score stays nan (x86 max returns its second operand for nan, which would turn it into
+// a tiny weight), so the numerical guard after the layer sees it instead of a wrong answer.
 HWY_INLINE AttnV ExpShifted(AttnD d, AttnV x) {
   const AttnV floor = hn::Set(d, -44.0f);
-  return hn::IfThenZeroElse(hn::Lt(x, floor), hn::Exp(d, hn::Max(x, floor)));
+  const AttnV e = hn::IfThenZeroElse(hn::Lt(x, floor), hn::Exp(d, hn::Max(x, floor)));
+  return hn::IfThenElse(hn::IsNaN(x), x, e);
 }
 
 // Reads a cached head row as fp32 vectors, straight from the cache. Q8_0 values still need

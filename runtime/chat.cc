@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
+#include "runtime/printable.h"
 #include "runtime/text_stream.h"
 
 namespace gemma {
@@ -179,7 +180,7 @@ void Chat::FromJson(std::string_view text) {
       continue;
     }
     if (role != "user" && role != "model") {
-      Fail("message {}: unknown role '{}' (expected user or model)", i, role);
+      Fail("message {}: unknown role '{}' (expected user or model)", i, Printable(role));
     }
     messages.push_back({role, Trim(m["content"].get<std::string>()), {}});
   }

@@ -1,6 +1,7 @@
 #include "runtime/chat_template.h"
 
 #include "runtime/error.h"
+#include "runtime/printable.h"
 #include "tokenizer/chat.h"
 
 namespace gemma {
@@ -76,7 +77,8 @@ std::vector<int32_t> RenderHistory(const TextCodec& codec, std::span<const Histo
     const HistoryMessage& msg = messages[i];
     const bool model = msg.role == "model" || msg.role == "assistant";
     if (!model && msg.role != "user" && msg.role != "system") {
-      Fail("chat message {}: unknown role '{}' (expected system, user or model)", i, msg.role);
+      Fail("chat message {}: unknown role '{}' (expected system, user or model)", i,
+           Printable(msg.role));
     }
     open(model ? "model" : msg.role);
     if (model && !msg.tokens.empty()) Append(out, msg.tokens);

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "runtime/error.h"
+#include "runtime/printable.h"
 
 namespace gemma {
 
@@ -137,7 +138,7 @@ class GgufParser {
       const auto type = static_cast<GgufType>(U32("value type"));
       GgufValue v = Value(type, key, 0);
       if (!f_.kv_index_.emplace(key, f_.kv_.size()).second) {
-        Fail("{}: metadata key '{}' appears twice", f_.path_, key);
+        Fail("{}: metadata key '{}' appears twice", f_.path_, Printable(key));
       }
       f_.kv_.emplace_back(key, std::move(v));
     }
@@ -148,8 +149,9 @@ class GgufParser {
              GgufTypeName(a->type));
       }
       const uint64_t al = a->AsUInt();
-      if (al == 0 || (al & (al - 1)) != 0 || al > (1u << 20)) {
-        Fail("{}: key 'general.alignment' is {}, expected a power of two", f_.path_, al);
+      // The GGUF spec requires a multiple of 8; below 4, F32 data could be misaligned.
+      if (al < 8 || (al & (al - 1)) != 0 || al > (1u << 20)) {
+        Fail("{}: key 'general.alignment' is {}, expected a power of two from 8 to 2^20", f_.path_, al);
       }
       f_.alignment_ = al;
     }
@@ -169,16 +171,16 @@ class GgufParser {
     for (GgufTensor& t : f_.tensors_) {
       if (t.offset % f_.alignment_ != 0) {
         Fail("{}: tensor '{}': data offset {} is not a multiple of the alignment {}", f_.path_,
-             t.name, t.offset, f_.alignment_);
+             Printable(t.name), t.offset, f_.alignment_);
       }
       if (t.offset > data_size || t.n_bytes > data_size - t.offset) {
         Fail("{}: tensor '{}': data [{}, {}) runs past the end of the file (data section holds "
              "{} bytes; file truncated?)",
-             f_.path_, t.name, t.offset, t.offset + t.n_bytes, data_size);
+             f_.path_, Printable(t.name), t.offset, t.offset + t.n_bytes, data_size);
       }
       t.data = f_.base_ + data_offset + t.offset;
       if (!f_.tensor_index_.emplace(t.name, &t - f_.tensors_.data()).second) {
-        Fail("{}: tensor '{}' appears twice", f_.path_, t.name);
+        Fail("{}: tensor '{}' appears twice", f_.path_, Printable(t.name));
       }
     }
   }
@@ -188,7 +190,7 @@ class GgufParser {
 
   const uint8_t* Take(uint64_t n, std::string_view what) {
     if (n > Remaining()) {
-      Fail("{}: truncated: {} needs {} bytes at offset {}, only {} left", f_.path_, what, n,
+      Fail("{}: truncated: {} needs {} bytes at offset {}, only {} left", f_.path_, Printable(what), n,
            p_ - f_.base_, Remaining());
     }
     const uint8_t* q = p_;
@@ -222,19 +224,19 @@ class GgufParser {
       return v;
     }
     if (type == GgufType::ARRAY) {
-      if (depth >= kMaxArrayDepth) Fail("{}: key '{}': arrays nested too deeply", f_.path_, key);
+      if (depth >= kMaxArrayDepth) Fail("{}: key '{}': arrays nested too deeply", f_.path_, Printable(key));
       const uint32_t et = U32(key);
       const uint64_t count = U64(key);
       v.elem_type_ = static_cast<GgufType>(et);
       v.count_ = count;
       if (et > static_cast<uint32_t>(GgufType::F64)) {
-        Fail("{}: key '{}': unknown array element type {}", f_.path_, key, et);
+        Fail("{}: key '{}': unknown array element type {}", f_.path_, Printable(key), et);
       }
       const size_t es = GgufScalarSize(v.elem_type_);
       if (es != 0) {
         uint64_t bytes;
         if (MulOverflows(count, es, &bytes) || bytes > Remaining()) {
-          Fail("{}: key '{}': array of {} {} runs past the end of the file", f_.path_, key, count,
+          Fail("{}: key '{}': array of {} {} runs past the end of the file", f_.path_, Printable(key), count,
                GgufTypeName(v.elem_type_));
         }
         v.data_ = Take(bytes, key);
@@ -244,7 +246,7 @@ class GgufParser {
       // Strings need at least 8 bytes each and arrays at least 12: bound the count first.
       const uint64_t min_size = v.elem_type_ == GgufType::STRING ? 8 : 12;
       if (count > Remaining() / min_size) {
-        Fail("{}: key '{}': array of {} {} runs past the end of the file", f_.path_, key, count,
+        Fail("{}: key '{}': array of {} {} runs past the end of the file", f_.path_, Printable(key), count,
              GgufTypeName(v.elem_type_));
       }
       if (v.elem_type_ == GgufType::STRING) {
@@ -259,7 +261,7 @@ class GgufParser {
     }
     const size_t size = GgufScalarSize(type);
     if (size == 0) {
-      Fail("{}: key '{}': unknown value type {}", f_.path_, key, static_cast<uint32_t>(type));
+      Fail("{}: key '{}': unknown value type {}", f_.path_, Printable(key), static_cast<uint32_t>(type));
     }
     const uint8_t* p = Take(size, key);
     if (type == GgufType::BOOL) CheckBools(p, 1, key);
@@ -268,7 +270,7 @@ class GgufParser {
 
   void CheckBools(const uint8_t* p, uint64_t n, std::string_view key) {
     for (uint64_t i = 0; i < n; ++i) {
-      if (p[i] > 1) Fail("{}: key '{}': boolean byte {} is not 0 or 1", f_.path_, key, p[i]);
+      if (p[i] > 1) Fail("{}: key '{}': boolean byte {} is not 0 or 1", f_.path_, Printable(key), p[i]);
     }
   }
 
@@ -278,25 +280,25 @@ class GgufParser {
     if (t.name.empty()) Fail("{}: a tensor has an empty name", f_.path_);
     const uint32_t n_dims = U32(t.name);
     if (n_dims == 0 || n_dims > kMaxDims) {
-      Fail("{}: tensor '{}': {} dimensions, expected 1 to {}", f_.path_, t.name, n_dims, kMaxDims);
+      Fail("{}: tensor '{}': {} dimensions, expected 1 to {}", f_.path_, Printable(t.name), n_dims, kMaxDims);
     }
     t.n_dims = static_cast<int>(n_dims);
     uint64_t n = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       t.ne[d] = U64(t.name);
-      if (t.ne[d] == 0) Fail("{}: tensor '{}': dimension {} is 0", f_.path_, t.name, d);
+      if (t.ne[d] == 0) Fail("{}: tensor '{}': dimension {} is 0", f_.path_, Printable(t.name), d);
       if (MulOverflows(n, t.ne[d], &n) || n > (uint64_t{1} << 50)) {
-        Fail("{}: tensor '{}': element count overflows ({})", f_.path_, t.name, t.ShapeString());
+        Fail("{}: tensor '{}': element count overflows ({})", f_.path_, Printable(t.name), t.ShapeString());
       }
     }
     t.n_elements = n;
     const uint32_t type_id = U32(t.name);
     const std::optional<TypeTraits> traits = LookupType(type_id);
-    if (!traits) Fail("{}: tensor '{}': unknown weight type {}", f_.path_, t.name, type_id);
+    if (!traits) Fail("{}: tensor '{}': unknown weight type {}", f_.path_, Printable(t.name), type_id);
     t.type = static_cast<GgmlType>(type_id);
     if (t.ne[0] % traits->block_size != 0) {
       Fail("{}: tensor '{}': row length {} is not a multiple of the {} block size {}", f_.path_,
-           t.name, t.ne[0], traits->name, traits->block_size);
+           Printable(t.name), t.ne[0], traits->name, traits->block_size);
     }
     t.n_bytes = n / traits->block_size * traits->type_size;  // no overflow: n < 2^50
     t.offset = U64(t.name);

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "runtime/error.h"
+#include "runtime/printable.h"
 
 namespace gemma {
 
@@ -46,7 +47,10 @@ class Meta {
     }
     if (!v->IsFloat()) WrongType(key, *v, "FLOAT32");
     const double d = v->AsDouble();
-    if (!std::isfinite(d)) Fail("{}: key '{}' is {}, expected a finite number", f_.Path(), key, d);
+    // A FLOAT64 beyond the float range would become inf (and the message would say so).
+    if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) {
+      Fail("{}: key '{}' is {}, expected a finite number", f_.Path(), key, d);
+    }
     return static_cast<float>(d);
   }
 
@@ -144,13 +148,14 @@ ModelConfig ReadModelConfig(const GgufFile& file) {
   const std::string& path = file.Path();
   const std::string arch = m.String("general.architecture");
   if (arch != "gemma4") {
-    Fail("{}: architecture '{}' is not supported (gemma-run runs gemma4 models)", path, arch);
+    Fail("{}: architecture '{}' is not supported (gemma-run runs gemma4 models)", path,
+         Printable(arch));
   }
   const std::string p = "gemma4.";
 
   ModelConfig c;
   if (const GgufValue* n = m.Find("general.name"); n && n->type == GgufType::STRING) {
-    c.name = std::string(n->AsString());
+    c.name = Printable(n->AsString(), 256);  // shown by --info and the chat banner
   }
   c.n_layer = static_cast<int>(m.Int(p + "block_count", 1, kMaxLayers));
   c.n_embd = static_cast<int>(m.Int(p + "embedding_length", 1, kMaxDim));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "runtime/error.h"
 #include "runtime/gguf.h"
@@ -21,27 +22,36 @@ struct Better {
   }
 };
 
-double ReadNumber(const GgufFile& file, const char* key, double fallback) {
+// A value from the file, checked against [lo, hi] here: a cast of an out-of-range double to int
+// is undefined (top_k = 1e30 became INT_MIN), and Validate() would blame a flag the user never
+// gave ("--top-k must be >= 0").
+double ReadNumber(const GgufFile& file, const char* key, double fallback, double lo, double hi) {
   const GgufValue* v = file.Find(key);
   if (!v) return fallback;
   if (!v->IsInteger() && !v->IsFloat()) {
     Fail("{}: {} should be a number, found {}", file.Path(), key, GgufTypeName(v->type));
   }
-  return v->AsDouble();
+  const double d = v->type == GgufType::U64 ? static_cast<double>(v->AsUInt()) : v->AsDouble();
+  if (!(d >= lo && d <= hi)) {
+    Fail("{}: {} is {}, expected a number in [{}, {}]", file.Path(), key, d, lo, hi);
+  }
+  return d;
 }
 
 }  // namespace
 
 SamplerParams SamplerParams::FromGguf(const GgufFile& file) {
   SamplerParams p;
-  p.temp = static_cast<float>(ReadNumber(file, "general.sampling.temp", p.temp));
-  p.top_k = static_cast<int>(ReadNumber(file, "general.sampling.top_k", p.top_k));
-  p.top_p = static_cast<float>(ReadNumber(file, "general.sampling.top_p", p.top_p));
-  p.min_p = static_cast<float>(ReadNumber(file, "general.sampling.min_p", p.min_p));
-  p.repeat_penalty =
-      static_cast<float>(ReadNumber(file, "general.sampling.penalty_repeat", p.repeat_penalty));
-  p.repeat_last_n =
-      static_cast<int>(ReadNumber(file, "general.sampling.penalty_last_n", p.repeat_last_n));
+  constexpr double kIntMax = std::numeric_limits<int32_t>::max();
+  constexpr double kLarge = 1e9;  // far above any sensible temperature or penalty
+  p.temp = static_cast<float>(ReadNumber(file, "general.sampling.temp", p.temp, 0, kLarge));
+  p.top_k = static_cast<int>(ReadNumber(file, "general.sampling.top_k", p.top_k, 0, kIntMax));
+  p.top_p = static_cast<float>(ReadNumber(file, "general.sampling.top_p", p.top_p, 0, 1));
+  p.min_p = static_cast<float>(ReadNumber(file, "general.sampling.min_p", p.min_p, 0, 1));
+  p.repeat_penalty = static_cast<float>(ReadNumber(file, "general.sampling.penalty_repeat",
+                                                   p.repeat_penalty, 1e-6, kLarge));
+  p.repeat_last_n = static_cast<int>(
+      ReadNumber(file, "general.sampling.penalty_last_n", p.repeat_last_n, 0, kIntMax));
   return p;
 }
 

@@ -14,6 +14,7 @@
 #include "kernels/rope_table.h"
 #include "quant/quantize.h"
 #include "runtime/error.h"
+#include "runtime/numeric_guard.h"
 
 namespace gemma {
 
@@ -194,14 +195,20 @@ std::vector<float> Session::Evaluate(std::span<const int32_t> tokens, LogitsMode
   }
   std::vector<float> logits;
   const size_t batch = static_cast<size_t>(std::max(1, opt_.batch));
-  for (size_t start = 0; start < tokens.size(); start += batch) {
-    const size_t n = std::min(batch, tokens.size() - start);
-    std::vector<bool> want(n, mode == LogitsMode::kAll);
-    if (mode == LogitsMode::kLast && start + n == tokens.size()) want[n - 1] = true;
-    ForwardChunk(tokens.subspan(start, n), pos_, want, logits);
-    pos_ += static_cast<int64_t>(n);
-    tokens_.insert(tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(start),
-                   tokens.begin() + static_cast<std::ptrdiff_t>(start + n));
+  const int64_t start_pos = pos_;
+  try {
+    for (size_t start = 0; start < tokens.size(); start += batch) {
+      const size_t n = std::min(batch, tokens.size() - start);
+      std::vector<bool> want(n, mode == LogitsMode::kAll);
+      if (mode == LogitsMode::kLast && start + n == tokens.size()) want[n - 1] = true;
+      ForwardChunk(tokens.subspan(start, n), pos_, want, logits);
+      pos_ += static_cast<int64_t>(n);
+      tokens_.insert(tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(start),
+                     tokens.begin() + static_cast<std::ptrdiff_t>(start + n));
+    }
+  } catch (const Error&) {
+    Rewind(start_pos);  // a later chunk failed (non-finite activations): forget the earlier ones
+    throw;
   }
   return logits;
 }
@@ -242,6 +249,7 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, int64_t start,
     DequantizeRow(w.token_embd.type, w.token_embd.Row(tokens[r]), H, xr);
     for (size_t i = 0; i < H; ++i) xr[i] *= embd_scale;
   });
+  CheckFinite(s.x.data(), rows, H, s.pos.data(), model_.file.Path(), "the token embedding");
 
   // Per-layer embeddings (E-models): token part plus a projection of the scaled embedding.
   if (P > 0) {
@@ -299,6 +307,9 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, int64_t start,
         angles.Apply(r, kh, d);
         RmsNorm(vh, nullptr, d, eps, vh);
       });
+      // Checked before they enter the cache: attention's max and clamps would hide a nan.
+      CheckFinite(s.k.data(), rows, kv_dim, s.pos.data(), model_.file.Path(), "the keys", l.index);
+      CheckFinite(s.v.data(), rows, kv_dim, s.pos.data(), model_.file.Path(), "the values", l.index);
       cache_.Write(l.index, s.pos.data(), rows, s.k.data(), s.v.data(), kv_dim);
     }
     if (recompute && l.index == last_sliding_kv) return;  // nothing later feeds a ring
@@ -326,6 +337,7 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, int64_t start,
         angles.Apply(i / heads, qh, d);
       });
     }
+    CheckFinite(s.q.data(), rows, q_dim, s.pos.data(), model_.file.Path(), "the queries", l.index);
 
     const AttentionShape shape{l.n_head, l.n_kv_head, l.head_dim, l.window};
     KvView kv = cache_.View(l.index);
@@ -433,6 +445,7 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, int64_t start,
     if (lw.output_scale != 1.0f) {
       for (size_t i = 0; i < rows * H; ++i) s.x[i] *= lw.output_scale;
     }
+    CheckFinite(s.x.data(), rows, H, s.pos.data(), model_.file.Path(), "", l.index);
   }
 
   // ---- output: final norm, tied LM head, softcap (only the wanted rows remain) --------------
@@ -442,6 +455,7 @@ void Session::ForwardChunk(std::span<const int32_t> tokens, int64_t start,
   logits.resize(first + rows * V);
   MatMul(w.output, s.x.data(), rows, logits.data() + first, prec);
   if (c.final_softcap > 0) Softcap(logits.data() + first, rows * V, c.final_softcap);
+  CheckFinite(logits.data() + first, rows, V, s.pos.data(), model_.file.Path(), "the output head");
 }
 
 }  // namespace gemma

@@ -2,9 +2,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <string_view>
+#include <unordered_set>
 
 #include "quant/quantize.h"
 #include "runtime/error.h"
+#include "runtime/printable.h"
 
 namespace gemma {
 
@@ -39,6 +42,7 @@ class Binder {
       if (required) Fail("{}: required tensor '{}' is missing", f_.Path(), name);
       return nullptr;
     }
+    used_.insert(t->name);
     bool same = t->n_dims == static_cast<int>(shape.size());
     for (size_t d = 0; same && d < shape.size(); ++d) same = t->ne[d] == shape[d];
     if (!same) {
@@ -62,6 +66,18 @@ class Binder {
   }
 
   // A 1-D float vector of length n (F32 in place; F16/BF16 converted once).
+  // Every tensor of the file must have been bound: one that is not means the metadata
+  // describes another model than the tensors do (e.g. expert_count 0 in a MoE file would
+  // silently run it dense), as llama.cpp's "wrong number of tensors" check also says.
+  void CheckAllUsed() const {
+    for (const GgufTensor& t : f_.Tensors()) {
+      if (!used_.count(t.name)) {
+        Fail("{}: tensor '{}' is not used by a gemma4 model of this configuration (the metadata "
+             "and the tensors disagree)", f_.Path(), Printable(t.name));
+      }
+    }
+  }
+
   const float* Vec(const std::string& name, uint64_t n, bool required = true) {
     const GgufTensor* t = Get(name, {n}, required);
     if (!t) return nullptr;
@@ -97,6 +113,7 @@ class Binder {
 
   const GgufFile& f_;
   ModelWeights& w_;
+  std::unordered_set<std::string_view> used_;  // names of the tensors bound so far
 };
 
 std::string Blk(int i, const char* name) { return fmt::format("blk.{}.{}", i, name); }
@@ -128,6 +145,13 @@ ModelWeights BindWeights(const GgufFile& file, const ModelConfig& c) {
   bool any_global = false;
   for (const LayerConfig& l : c.layers) any_global |= !l.sliding;
   if (any_global) w.rope_freqs = b.Vec("rope_freqs.weight", c.head_dim_full / 2, false);
+  // RoPE angles are divided by these: zero, negative or non-finite divisors give nan rotations.
+  for (uint64_t j = 0; w.rope_freqs && j < c.head_dim_full / 2; ++j) {
+    if (!(std::isfinite(w.rope_freqs[j]) && w.rope_freqs[j] > 0.0f)) {
+      Fail("{}: tensor 'rope_freqs.weight' holds {} at index {} (RoPE frequency divisors must be "
+           "positive and finite)", file.Path(), w.rope_freqs[j], j);
+    }
+  }
   if (P > 0) {
     w.ple_token_embd = b.Mat("per_layer_token_embd.weight", P * L, V);
     w.ple_model_proj = b.Mat("per_layer_model_proj.weight", H, P * L);
@@ -182,6 +206,7 @@ ModelWeights BindWeights(const GgufFile& file, const ModelConfig& c) {
       lw.ple_post_norm = b.Vec(Blk(i, "post_norm.weight"), H);
     }
   }
+  b.CheckAllUsed();
   return w;
 }
 

@@ -288,6 +288,8 @@ TEST_CASE("GGUF bad alignment values are refused", "[gguf][bad]") {
   GgufWriter w = SmallWriter();
   w.Set("general.alignment", V::U32(48));
   CHECK_THAT(ErrorOf(w.WriteToBytes()), Catch::Contains("power of two"));
+  w.Set("general.alignment", V::U32(4));  // the GGUF spec requires a multiple of 8
+  CHECK_THAT(ErrorOf(w.WriteToBytes()), Catch::Contains("is 4, expected a power of two from 8"));
   w.Set("general.alignment", V::String("32"));
   CHECK_THAT(ErrorOf(w.WriteToBytes()), Catch::Contains("expected UINT32"));
 }

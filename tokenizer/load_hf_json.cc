@@ -23,6 +23,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr int kMaxDepth = 64;  // Gemma's tokenizer.json nests 5 levels deep
+
 constexpr std::string_view kVisibleMarkers[] = {
     "<|channel>", "<channel|>", "<|tool_call>", "<tool_call|>",
     "<|tool_response>", "<tool_response|>", "<|\"|>"};
@@ -71,23 +73,29 @@ Tokenizer Tokenizer::FromHfJson(const std::string& path) {
 Tokenizer Tokenizer::FromHfJsonText(std::string_view text, const std::string& name) {
   json root;
   try {
-    root = json::parse(text);
+    // Copying or printing a value recurses once per level: refuse deep nesting while parsing.
+    root = json::parse(text, [&](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxDepth) Fail("{}: JSON nested deeper than {} levels", name, kMaxDepth);
+      return true;
+    });
   } catch (const json::exception& e) {
     Fail("{}: not valid JSON ({})", name, utf8::Escape(e.what(), 160));
   }
-  if (!root.is_object() || !root.contains("model") || !root["model"].is_object()) {
-    Fail("{}: no \"model\" object (expected a Hugging Face tokenizer.json)", name);
-  }
-  const json& model = root["model"];
-  if (model.value("type", "") != "BPE") {
-    Fail("{}: model.type is {}, expected \"BPE\"", name, Short(model.value("type", json())));
-  }
-  if (model.value("byte_fallback", false) != true) {
-    Fail("{}: model.byte_fallback is not true, expected a byte-fallback BPE (Gemma)", name);
-  }
-  CheckNormalizer(root, name);
-
+  // Every access below may meet a value of the wrong JSON type; that json::exception becomes a
+  // gemma::Error naming the file (the catch at the end).
   try {
+    if (!root.is_object() || !root.contains("model") || !root["model"].is_object()) {
+      Fail("{}: no \"model\" object (expected a Hugging Face tokenizer.json)", name);
+    }
+    const json& model = root["model"];
+    if (model.value("type", "") != "BPE") {
+      Fail("{}: model.type is {}, expected \"BPE\"", name, Short(model.value("type", json())));
+    }
+    if (model.value("byte_fallback", false) != true) {
+      Fail("{}: model.byte_fallback is not true, expected a byte-fallback BPE (Gemma)", name);
+    }
+    CheckNormalizer(root, name);
+
     // Vocabulary: piece -> id, ids 0..n-1 each exactly once.
     const json& vocab = model.at("vocab");
     if (!vocab.is_object()) Fail("{}: model.vocab is not an object", name);
@@ -111,6 +119,10 @@ Tokenizer Tokenizer::FromHfJsonText(std::string_view text, const std::string& na
     if (!added.is_array()) Fail("{}: added_tokens is not an array", name);
     std::vector<std::pair<int64_t, const json*>> extra;
     for (const json& a : added) {
+      // get<int64_t>() of a float is a plain cast: undefined for 1e300, silently 1 for 1.5.
+      if (!a.at("id").is_number_integer()) {
+        Fail("{}: added token id {} is not an integer", name, Short(a.at("id")));
+      }
       const int64_t id = a.at("id").get<int64_t>();
       const std::string& content = a.at("content").get_ref<const std::string&>();
       if (id < 0) Fail("{}: added token '{}' has id {}", name, utf8::Escape(content), id);

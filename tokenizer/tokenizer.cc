@@ -10,6 +10,7 @@ namespace gemma {
 namespace {
 
 constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+constexpr size_t kMaxWholePiece = 256;  // bytes
 
 // Cutting runs into words is only worth its checks while few pieces span a word start.
 constexpr size_t kMaxSpanningPieces = 64;
@@ -22,13 +23,24 @@ bool HasAtLeastTwoChars(std::string_view piece) {
 }  // namespace
 
 Tokenizer Tokenizer::FromSource(const VocabSource& source, std::string chat_template) {
-  return Tokenizer(Vocab::Build(source), std::move(chat_template));
+  return Tokenizer(Vocab::Build(source), std::move(chat_template), source.name);
 }
 
-Tokenizer::Tokenizer(Vocab vocab, std::string chat_template)
+Tokenizer::Tokenizer(Vocab vocab, std::string chat_template, const std::string& name)
     : vocab_(std::move(vocab)), chat_template_(std::move(chat_template)) {
   const int32_t n = vocab_.Size();
   matched_whole_.assign(n, false);
+  auto match_whole = [&](std::string_view piece, int32_t id, PieceMatcher::Kind kind) {
+    // Matching tries every start position against the longest piece, so text shorter than a
+    // long piece costs its length squared: a vocabulary with a 100 KB piece made 40 KB of text
+    // take over a minute. Gemma's longest piece is 93 bytes.
+    if (piece.size() > kMaxWholePiece) {
+      Fail("{}: token {} ('{}') is {} bytes long; pieces matched whole may have at most {}", name,
+           id, utf8::Escape(piece, 32), piece.size(), kMaxWholePiece);
+    }
+    matcher_.Add(piece, id, kind);
+    matched_whole_[id] = true;
+  };
   for (int32_t id = 0; id < n; ++id) {
     const std::string_view piece = vocab_.Piece(id);
     // A repeated string is reachable by text only under its canonical (later) id.
@@ -36,19 +48,16 @@ Tokenizer::Tokenizer(Vocab vocab, std::string chat_template)
     switch (vocab_.Type(id)) {
       case TokenType::kControl:
       case TokenType::kUnknown:
-        matcher_.Add(piece, id, PieceMatcher::Kind::kOnRequest);
-        matched_whole_[id] = true;
+        match_whole(piece, id, PieceMatcher::Kind::kOnRequest);
         break;
       case TokenType::kUserDefined:
-        matcher_.Add(piece, id, PieceMatcher::Kind::kAlways);
-        matched_whole_[id] = true;
+        match_whole(piece, id, PieceMatcher::Kind::kAlways);
         break;
       case TokenType::kNormal:
         // Unreachable by merges, so it exists only to be matched whole: a SentencePiece
         // user-defined piece that the GGUF converter stored as NORMAL (see the header).
         if (HasAtLeastTwoChars(piece) && !vocab_.MergeProduced(id)) {
-          matcher_.Add(piece, id, PieceMatcher::Kind::kAlways);
-          matched_whole_[id] = true;
+          match_whole(piece, id, PieceMatcher::Kind::kAlways);
         }
         break;
       default:

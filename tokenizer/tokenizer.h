@@ -112,7 +112,7 @@ class Tokenizer {
   const Vocab& vocab() const { return vocab_; }
 
  private:
-  Tokenizer(Vocab vocab, std::string chat_template);
+  Tokenizer(Vocab vocab, std::string chat_template, const std::string& name);
   void EncodeImpl(std::string_view text, bool parse_special, std::span<const TextRange> plain,
                   std::vector<int32_t>& out) const;
   void EncodeSegment(std::string_view segment, RunEncoder& runs,
