@@ -83,6 +83,7 @@ int RunOneShot(App& app, const std::string& prompt) {
     return RunTokens(app, ids);
   }
   Session session(*app.model, app.session);
+  if (app.opt.verbose) fmt::print(stderr, "gemma-run: {}\n", session.cache().Describe());
   Sampler sampler(app.sampling);
   GenerateOptions gen;
   gen.max_tokens = app.opt.n_predict;
@@ -105,6 +106,7 @@ int RunOneShot(App& app, const std::string& prompt) {
 int RunTokens(App& app, const std::vector<int32_t>& prompt) {
   if (prompt.empty()) Fail("the prompt is empty");
   Session session(*app.model, app.session);
+  if (app.opt.verbose) fmt::print(stderr, "gemma-run: {}\n", session.cache().Describe());
   Sampler sampler(app.sampling);
   GenerateOptions gen;
   gen.max_tokens = app.opt.n_predict;

@@ -60,6 +60,8 @@ class Repl {
     fmt::print(stderr, "gemma-run: {} ({}, {} layers), context {} tokens{}. /help for commands, Ctrl-D to exit.\n",
                c.name.empty() ? "model" : c.name, c.Variant(), c.n_layer, session_.ContextSize(),
                chat_.Thinking() ? ", thinking on" : "");
+    fmt::print(stderr, "gemma-run: {} (memory is committed as the context fills)\n",
+               session_.cache().Describe());
     int ctrl_c = 0;  // Ctrl-Cs in a row with nothing typed in between
     while (true) {
       std::string input;
