@@ -50,6 +50,26 @@ inline std::string SynthModel(const std::string& preset, const std::string& type
   return path;
 }
 
+// Like SynthModel, but for the multi-GB models: kept in $GEMMA_CACHE/synth/ (git-ignored, set
+// by scripts/test) so that runs reuse it instead of writing gigabytes to a scratch directory
+// each time. Written under a temporary name and renamed, so a killed run leaves no partial file.
+// `valid` checks an existing file (e.g. its fingerprint); a file that fails it is rewritten.
+template <typename Valid>
+std::string CachedSynthModel(const std::string& preset, const std::string& type, Valid valid) {
+  const char* cache = std::getenv("GEMMA_CACHE");
+  if (!cache || !*cache) return SynthModel(preset, type);
+  const std::filesystem::path dir = std::filesystem::path(cache) / "synth";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / (preset + "-" + type + ".gguf")).string();
+  if (std::filesystem::exists(path) && valid(path)) return path;
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  SynthOptions opt;
+  opt.type = type;
+  WriteSynthModel(SynthPreset(preset), opt, tmp);
+  std::filesystem::rename(tmp, path);
+  return path;
+}
+
 // Path of a committed fixture under tests/data.
 inline std::string DataPath(const std::string& name) {
   const char* dir = std::getenv("GEMMA_TEST_DATA");
