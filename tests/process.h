@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "exe_wrapper.h"
+
 namespace gemma::test {
 
 // The gemma-run binary (meson passes its path).
@@ -42,8 +44,9 @@ inline std::vector<std::string> ChildEnv() {
   return env;
 }
 
-[[noreturn]] inline void ExecChild(const std::vector<std::string>& args,
+[[noreturn]] inline void ExecChild(const std::vector<std::string>& command,
                                    const std::vector<std::string>& extra_env) {
+  const std::vector<std::string> args = WithExeWrapper(command);
   std::vector<std::string> env = ChildEnv();
   env.insert(env.end(), extra_env.begin(), extra_env.end());
   std::vector<char*> argv, envp;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "exe_wrapper.h"
+
 namespace gemma::test {
 
 struct ProcessResult {
@@ -24,6 +26,7 @@ struct ProcessResult {
 inline ProcessResult RunProcess(const std::vector<std::string>& argv, double timeout_seconds) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  const std::vector<std::string> command = WithExeWrapper(argv);
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork");
@@ -33,7 +36,7 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv, double tim
     const int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : command) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
