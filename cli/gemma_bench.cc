@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/parallel.h"
 #include "runtime/error.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -194,6 +195,7 @@ int main(int argc, char** argv) {
     for (int nt : threads) {
       tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                                 static_cast<size_t>(nt));
+      gemma::SetNumThreads(nt);  // the matmul thread pool (TBB runs the rest)
       gemma::SessionOptions opt;
       opt.n_ctx = max_ctx;
       opt.precision = precision;

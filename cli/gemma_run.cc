@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli/app.h"
+#include "kernels/parallel.h"
 #include "cli/args.h"
 #include "cli/terminal.h"
 #include "runtime/error.h"
@@ -120,6 +121,7 @@ int Main(int argc, char** argv) {
   if (o.threads > 0) {
     threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                     static_cast<size_t>(o.threads));
+    SetNumThreads(o.threads);  // the matmul thread pool (TBB runs the rest)
   }
 
   // Read the prompt before loading: a missing prompt file is reported without waiting.
