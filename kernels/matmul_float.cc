@@ -133,11 +133,11 @@ void FloatRows(const Matrix* w, const float* x, size_t r0, size_t r1, size_t t0,
   const size_t n = static_cast<size_t>(w->cols);
   switch (w->type) {
     case GgmlType::F32:
-      return FloatRowsOf<float>(RowsAs<float>(*w), n, x, r0, r1, t0, t1, y, ldy);
+      return FloatRowsOf<float>(RowsAs<float>{*w}, n, x, r0, r1, t0, t1, y, ldy);
     case GgmlType::F16:
-      return FloatRowsOf<hwy::float16_t>(RowsAs<hwy::float16_t>(*w), n, x, r0, r1, t0, t1, y, ldy);
+      return FloatRowsOf<hwy::float16_t>(RowsAs<hwy::float16_t>{*w}, n, x, r0, r1, t0, t1, y, ldy);
     case GgmlType::BF16:
-      return FloatRowsOf<hwy::bfloat16_t>(RowsAs<hwy::bfloat16_t>(*w), n, x, r0, r1, t0, t1, y,
+      return FloatRowsOf<hwy::bfloat16_t>(RowsAs<hwy::bfloat16_t>{*w}, n, x, r0, r1, t0, t1, y,
                                           ldy);
     default: {
       // Any other format: decode the rows (scratch holds r1 - r0 rows) with the reference decoder.
