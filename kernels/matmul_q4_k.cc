@@ -1,5 +1,6 @@
-// Int8 matmul kernels for Q4_K and Q5_K weights (256-element blocks, 6-bit scales and mins),
-// compiled for every Highway target (see int8_matmul-inl.h).
+// Int8 matmul kernels for Q4_K weights (256-element blocks, 6-bit scales and mins), compiled for
+// every Highway target (see int8_matmul-inl.h). One format per file: each takes minutes to
+// compile, and separate files build in parallel.
 #include "kernels/hwy_fixed_targets.h"  // before foreach_target.h
 
 #undef HWY_TARGET_INCLUDE
@@ -16,7 +17,6 @@ namespace gemma {
 namespace HWY_NAMESPACE {
 
 GEMMA_INT8_TARGET_ENTRIES(Q4_K, Q4_KDecoder)
-GEMMA_INT8_TARGET_ENTRIES(Q5_K, Q5_KDecoder)
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -27,7 +27,6 @@ HWY_AFTER_NAMESPACE();
 namespace gemma {
 
 GEMMA_INT8_EXPORT(Q4_K, 4)
-GEMMA_INT8_EXPORT(Q5_K, 4)
 
 }  // namespace gemma
 #endif  // HWY_ONCE
