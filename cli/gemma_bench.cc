@@ -106,8 +106,23 @@ std::string HumanParams(uint64_t n) {
   return fmt::format("{:.2f} M", static_cast<double>(n) / 1e6);
 }
 
-// The weight type that holds most of the model's bytes (what llama-bench calls the type).
+// The file's quantization as llama-bench names it: general.file_type (llama_ftype) when it is
+// one gemma-run computes with, else the weight type that holds most of the model's bytes.
+// (Q4_K_M files hold most bytes in Q6_K: the per-layer embedding table.)
 std::string MainType(const gemma::GgufFile& f) {
+  if (const gemma::GgufValue* ft = f.Find("general.file_type"); ft && ft->IsInteger()) {
+    switch (ft->AsInt()) {
+      case 0: return "F32";
+      case 1: return "F16";
+      case 2: return "Q4_0";
+      case 7: return "Q8_0";
+      case 15: return "Q4_K_M";
+      case 17: return "Q5_K_M";
+      case 18: return "Q6_K";
+      case 32: return "BF16";
+      default: break;
+    }
+  }
   std::vector<std::pair<uint64_t, std::string>> by;
   for (const gemma::GgufTensor& t : f.Tensors()) {
     const std::string name(gemma::TypeName(t.type));
