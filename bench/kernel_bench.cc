@@ -8,7 +8,7 @@
 //   overhead per-call cost of an (almost) empty ParallelFor, persistent pool vs oneTBB
 //
 // Every figure is the median of --reps runs after one warm-up. Example:
-//   build-test/bench/kernel_bench --threads 1,2 --reps 7
+//   build-test/bench/kernel_bench --threads 1,2 --reps 7 [--target AVX2]
 #include <fmt/format.h>
 #include <sys/mman.h>
 
@@ -65,6 +65,7 @@ struct Options {
   size_t tokens = 512;
   bool lm_head = true;
   size_t decode_bytes = 512u << 20;  // distinct weight bytes one decode sweep streams
+  std::string target;  // Highway target to force (empty: the best one)
 };
 
 // ---- read bandwidth ------------------------------------------------------------------------
@@ -187,6 +188,21 @@ std::vector<std::string> Split(const std::string& s) {
   return out;
 }
 
+// Makes dispatch use the compiled target called `name` (e.g. AVX2 on an AVX-512 machine, to
+// see what a laptop without AVX-512 runs).
+void ForceTarget(const std::string& name) {
+  std::string known;
+  for (int64_t t : hwy::SupportedAndGeneratedTargets()) {
+    if (name == hwy::TargetName(t)) {
+      hwy::SetSupportedTargetsForTest(t);
+      return;
+    }
+    known += std::string(known.empty() ? "" : " ") + hwy::TargetName(t);
+  }
+  throw std::runtime_error("target " + name + " is not compiled in or not supported here (" +
+                           known + ")");
+}
+
 Options ParseArgs(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -213,10 +229,12 @@ Options ParseArgs(int argc, char** argv) {
       o.lm_head = false;
     } else if (a == "--decode-mib") {
       o.decode_bytes = std::stoul(value()) << 20;
+    } else if (a == "--target") {
+      o.target = value();
     } else {
       throw std::runtime_error("unknown argument " + a +
                                " (--types T,.. --threads N,.. --reps N --tokens N --no-lm-head "
-                               "--decode-mib N)");
+                               "--decode-mib N --target NAME)");
     }
   }
   return o;
@@ -226,6 +244,7 @@ Options ParseArgs(int argc, char** argv) {
 
 int main(int argc, char** argv) try {
   const Options o = ParseArgs(argc, argv);
+  if (!o.target.empty()) ForceTarget(o.target);
   const int64_t targets = hwy::SupportedTargets() & HWY_TARGETS;
   fmt::print("kernel_bench: Highway target {}, {} hardware threads, median of {} runs\n\n",
              hwy::TargetName(targets & -targets), std::thread::hardware_concurrency(), o.reps);

@@ -180,7 +180,10 @@ const size_t kTokenCounts[] = {1, 2, 5, 7, 13, 30};
 }  // namespace
 
 TEST_CASE("int8 kernels are bit-exact on integer-valued inputs, every target", "[matmul]") {
-  const size_t rows = 37, cols = 512;  // 37: not a multiple of any row tile
+  const size_t rows = 37;  // not a multiple of any row tile
+  // 4096 columns: long rows take other decode loops (the VBMI Q4_0 decoder).
+  const size_t cols = GENERATE(512, 4096);
+  INFO(cols << " columns");
   ForEachTarget([&] {
     for (GgmlType type : kIntTypes) {
       INFO(TypeName(type));
@@ -201,7 +204,9 @@ TEST_CASE("int8 kernels are bit-exact on integer-valued inputs, every target", "
 }
 
 TEST_CASE("int8 kernels match the scalar twin on gaussian data, every target", "[matmul]") {
-  const size_t rows = 70, cols = 1536;
+  const size_t rows = 70;
+  const size_t cols = GENERATE(1536, 4096);  // E2B's short rows; long rows (see above)
+  INFO(cols << " columns");
   ForEachTarget([&] {
     for (GgmlType type : kIntTypes) {
       INFO(TypeName(type));
