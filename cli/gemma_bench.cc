@@ -116,7 +116,9 @@ std::string MainType(const gemma::GgufFile& f) {
       case 1: return "F16";
       case 2: return "Q4_0";
       case 7: return "Q8_0";
+      case 14: return "Q4_K_S";
       case 15: return "Q4_K_M";
+      case 16: return "Q5_K_S";
       case 17: return "Q5_K_M";
       case 18: return "Q6_K";
       case 32: return "BF16";
