@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "hwy/highway.h"
+#include "kernels/aligned_buffer.h"
 #include "kernels/int8_formats-inl.h"
 #include "kernels/int8_gemm16-inl.h"
 #include "kernels/int8_simd-inl.h"
@@ -117,12 +118,13 @@ HWY_INLINE void PackQ8(const float* x, size_t t0, size_t t1, Q8Activations& act)
 
 // ---- prefetch ----------------------------------------------------------------------------
 
-// Decode streams each weight row once, and a tile reads several rows side by side in short
-// steps. E2B's rows are short (1536 columns: 864 bytes of Q4_0), so the hardware prefetcher
-// loses each row stream soon after it has found it, and the loads wait on memory: on the
-// 1536-column matrices decode ran at ~25% of the read bandwidth. The tiles therefore prefetch
-// the same columns of the next tile's rows (`ahead` bytes on). Measured with bench/kernel_bench
-// (AVX3_DL, one thread): Q4_0 6144x1536 5.6 -> 9.1 GB/s, Q8_0 8.1 -> 11.1 GB/s.
+// Decode streams each weight row once, and the chunk tile reads several rows side by side in
+// short steps. E2B's rows are short (1536 columns: 1632 bytes of Q8_0), so the hardware
+// prefetcher loses each row stream soon after it has found it, and the loads wait on memory.
+// The decode tile therefore prefetches the same columns of the next tile's rows (`ahead` bytes
+// on): bench/kernel_bench (AVX3_DL, one thread) Q8_0 6144x1536 8.1 -> 11.1 GB/s. Reading one
+// row at a time is better still (the Q4_0 VBMI decoder below) but needs a decoder that fills a
+// vector from one row.
 
 // Prefetches the cache lines of [p, p + kBytes) that the previous step (ending at p) did not.
 template <size_t kBytes>
@@ -272,63 +274,67 @@ HWY_INLINE void RowsWithTile(const Matrix& w, const Q8Activations& act, size_t r
 }
 
 #if GEMMA_INT8_VNNI
-// Decode (one token) of Q4_0 on AVX3_DL: one row per vector, four blocks (72 bytes) per step.
+// Decode (one token) of Q4_0 on AVX3_DL: one row at a time, four blocks (72 bytes) per step.
+// Rows are read one after another, a single sequential stream that the hardware prefetcher
+// follows at full speed. (Reading 8 rows side by side, 8 short streams, ran at 9.6 GB/s on
+// E2B's 1536-column rows against 15.5 one row at a time: bench/kernel_bench, one thread.)
 // Two overlapping 64-byte loads cover the four blocks; one VBMI byte permute gathers their 64
-// nibble bytes and one word permute their four fp16 scales. The activations of the four blocks
-// are shared by all rows (their lo/hi halves picked with two 128-bit shuffles), and the offset
-// lanes of Q8Activations::bias line up with the dot product's lanes block by block.
-// About 11 vector instructions per 72 bytes of weights, against 16 for the chunk layout.
-// Prefetches the next kR rows as the chunk tile does. Eight rows in flight: 15.0 -> 18.8 GB/s
-// on 1536x6144 against four (bench/kernel_bench, one thread).
-constexpr size_t kQ4_0DecodeRows = 8;  // rows in flight
+// nibble bytes and one word permute their four fp16 scales. The activation side of each step
+// (elements 0-15 and 16-31 of the four blocks, the offset lanes of Q8Activations::bias, the
+// scales) is laid out once per call, so a step costs the row 11 vector instructions.
+struct alignas(64) Q4_0VbmiStep {
+  __m512i a_lo, a_hi, bias;
+  __m512 scale;
+};
+
+HWY_INLINE __m512 Q4_0VbmiStepDot(const uint8_t* p, const Q4_0VbmiStep& a, __m512 acc) {
+  // Byte 16c + j takes block c's nibble byte j, at p + 18c + 2 + j (block 3 from l1 = p + 8).
+  const __m512i qs_perm = _mm512_set_epi8(
+      127, 126, 125, 124, 123, 122, 121, 120, 119, 118, 117, 116, 115, 114, 113, 112,  //
+      53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38,                  //
+      35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,                  //
+      17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2);
+  const __m512i d_perm = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 27, 27,
+                                          27, 27, 18, 18, 18, 18, 9, 9, 9, 9, 0, 0, 0, 0);
+  const __m512i nibble = _mm512_set1_epi8(0x0f);
+  const __m512i l0 = _mm512_loadu_si512(p);
+  const __m512i l1 = _mm512_loadu_si512(p + 8);
+  const __m512i qs = _mm512_permutex2var_epi8(l0, qs_perm, l1);
+  const __m512i lo = _mm512_and_si512(qs, nibble);
+  const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(qs, 4), nibble);
+  const __m512i isum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a.bias, lo, a.a_lo), hi, a.a_hi);
+  const __m512 d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_perm, l0)));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, a.scale), acc);
+}
 
 HWY_INLINE void DecodeQ4_0Vbmi(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
                                size_t t, float* y) {
-  constexpr size_t kR = kQ4_0DecodeRows;
   const size_t groups = static_cast<size_t>(w.cols) / 128;
   const int8_t* q = act.Q(t);
   const float* da = act.Scale(t);
   const int32_t* bias = act.Bias(t);
-  alignas(64) uint8_t qs_idx[64];
-  for (int k = 0; k < 64; ++k) {
-    const int c = k / 16, j = k % 16;
-    qs_idx[k] = static_cast<uint8_t>(c < 3 ? 18 * c + 2 + j : 64 + 48 + j);  // block 3 from p + 8
-  }
-  const __m512i qs_perm = _mm512_load_si512(qs_idx);
-  const __m512i d_perm = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 27, 27,
-                                          27, 27, 18, 18, 18, 18, 9, 9, 9, 9, 0, 0, 0, 0);
+  thread_local AlignedBuffer<Q4_0VbmiStep> steps;
+  steps.Resize(groups);
   const __m512i da_perm = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  const __m512i nibble = _mm512_set1_epi8(0x0f);
-  const size_t ahead = kR * w.row_bytes;
-  for (size_t r = r0; r < r1; r += kR) {
-    const size_t nr = std::min(kR, r1 - r);
-    const uint8_t* rows[kR];
-    for (size_t i = 0; i < kR; ++i) rows[i] = w.Row(static_cast<int64_t>(r + std::min(i, nr - 1)));
-    __m512 acc[kR];
-    for (size_t i = 0; i < kR; ++i) acc[i] = _mm512_setzero_ps();
-    for (size_t g = 0; g < groups; ++g) {
-      const __m512i x0 = _mm512_loadu_si512(q + 128 * g);
-      const __m512i x1 = _mm512_loadu_si512(q + 128 * g + 64);
-      const __m512i a_lo = _mm512_shuffle_i64x2(x0, x1, 0x88);  // elements 0-15 of each block
-      const __m512i a_hi = _mm512_shuffle_i64x2(x0, x1, 0xdd);  // elements 16-31
-      const __m512i b = _mm512_loadu_si512(bias + 16 * g);
-      const __m512 sa =
-          _mm512_permutexvar_ps(da_perm, _mm512_castps128_ps512(_mm_loadu_ps(da + 4 * g)));
-      for (size_t i = 0; i < kR; ++i) {
-        const uint8_t* p = rows[i] + 72 * g;
-        PrefetchNewLines<72>(p + ahead, g == 0);
-        const __m512i l0 = _mm512_loadu_si512(p);
-        const __m512i l1 = _mm512_loadu_si512(p + 8);
-        const __m512i qs = _mm512_permutex2var_epi8(l0, qs_perm, l1);
-        const __m512i lo = _mm512_and_si512(qs, nibble);
-        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(qs, 4), nibble);
-        const __m512i isum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(b, lo, a_lo), hi, a_hi);
-        const __m512 d =
-            _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_perm, l0)));
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, sa), acc[i]);
-      }
+  for (size_t g = 0; g < groups; ++g) {
+    const __m512i x0 = _mm512_loadu_si512(q + 128 * g);
+    const __m512i x1 = _mm512_loadu_si512(q + 128 * g + 64);
+    steps[g].a_lo = _mm512_shuffle_i64x2(x0, x1, 0x88);  // elements 0-15 of each block
+    steps[g].a_hi = _mm512_shuffle_i64x2(x0, x1, 0xdd);  // elements 16-31
+    steps[g].bias = _mm512_loadu_si512(bias + 16 * g);
+    steps[g].scale =
+        _mm512_permutexvar_ps(da_perm, _mm512_castps128_ps512(_mm_loadu_ps(da + 4 * g)));
+  }
+  for (size_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.Row(static_cast<int64_t>(r));
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();  // two FMA chains
+    size_t g = 0;
+    for (; g + 2 <= groups; g += 2) {
+      acc0 = Q4_0VbmiStepDot(row + 72 * g, steps[g], acc0);
+      acc1 = Q4_0VbmiStepDot(row + 72 * g + 72, steps[g + 1], acc1);
     }
-    for (size_t i = 0; i < nr; ++i) y[r - r0 + i] = _mm512_reduce_add_ps(acc[i]);
+    if (g < groups) acc0 = Q4_0VbmiStepDot(row + 72 * g, steps[g], acc0);
+    y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
   }
 }
 #endif  // GEMMA_INT8_VNNI
@@ -338,12 +344,7 @@ HWY_INLINE void RowsQ8(const Matrix& w, const Q8Activations& act, size_t r0, siz
                        size_t t1, float* y, size_t ldy) {
 #if GEMMA_INT8_VNNI
   if constexpr (std::is_same_v<Fmt, Q4_0Decoder>) {
-    // Short rows (E2B's 1536 columns) go faster through the chunk tile below (10.8 against
-    // 9.2 GB/s on 6144x1536, bench/kernel_bench), long rows through the VBMI decoder (14.5
-    // against 11.4 GB/s on 1536x6144).
-    if (t1 - t0 == 1 && w.cols % 128 == 0 && w.cols >= 4096) {
-      return DecodeQ4_0Vbmi(w, act, r0, r1, t0, y);
-    }
+    if (t1 - t0 == 1 && w.cols % 128 == 0) return DecodeQ4_0Vbmi(w, act, r0, r1, t0, y);
   }
 #endif
   if (t1 - t0 == 1) {
