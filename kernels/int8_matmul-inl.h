@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -337,6 +338,89 @@ HWY_INLINE void DecodeQ4_0Vbmi(const Matrix& w, const Q8Activations& act, size_t
     y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
   }
 }
+
+// Decode (one token) of Q4_K on AVX3_DL, one row at a time like the Q4_0 decoder above. A
+// 256-element block is 144 bytes: d, dmin (fp16), 12 bytes of 6-bit sub-block scales and mins,
+// 128 nibble bytes. Two 64-byte loads hold all nibbles; nibble byte 32k + l is element l of
+// sub-block 2k (low) and of 2k + 1 (high), so the low nibbles of the first load pair with
+// activations of sub-blocks 0 and 2, its high nibbles with 1 and 3, and so on: four dot
+// products, each half of a vector one sub-block. The activation side (those four pairings, and
+// the Q8 scales of the eight sub-blocks next to d_a * sum(q_a) for the mins) is laid out once
+// per call. Per row and block the float factors d * scale_s * d_a,s (lanes 0-7) and
+// dmin * min_s * d_a,s * sum(q_a,s) (lanes 8-15) come from one vector product.
+struct alignas(64) Q4_KRowStep {
+  __m512i a[4];      // activations paired with lo/hi nibbles of qs[0:64] and of qs[64:128]
+  __m512 scale_sum;  // d_a of sub-blocks 0-7, then d_a * sum(q_a) of sub-blocks 0-7
+};
+
+HWY_INLINE void DecodeQ4_KRow(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
+                              size_t t, float* y) {
+  const size_t blocks = static_cast<size_t>(w.cols) / 256;
+  const int8_t* q = act.Q(t);
+  thread_local AlignedBuffer<Q4_KRowStep> steps;
+  steps.Resize(blocks);
+  for (size_t b = 0; b < blocks; ++b) {
+    const int8_t* qb = q + 256 * b;
+    auto pair = [&](size_t e0, size_t e1) {  // 32 activations from e0, then 32 from e1
+      return _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb + e0))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb + e1)), 1);
+    };
+    steps[b].a[0] = pair(0, 64);
+    steps[b].a[1] = pair(32, 96);
+    steps[b].a[2] = pair(128, 192);
+    steps[b].a[3] = pair(160, 224);
+    steps[b].scale_sum = _mm512_insertf32x8(
+        _mm512_castps256_ps512(_mm256_loadu_ps(act.Scale(t) + 8 * b)),
+        _mm256_loadu_ps(act.Sum(t) + 8 * b), 1);
+  }
+  const __m512i nibble = _mm512_set1_epi8(0x0f);
+  const __m512i d_dmin_idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i idx[4] = {  // lanes 0-7 and 8-15 take the factor of these sub-blocks
+      _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0),
+      _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+      _mm512_set_epi32(6, 6, 6, 6, 6, 6, 6, 6, 4, 4, 4, 4, 4, 4, 4, 4),
+      _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 5, 5, 5, 5, 5, 5, 5, 5)};
+  for (size_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.Row(static_cast<int64_t>(r));
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
+    for (size_t b = 0; b < blocks; ++b) {
+      const uint8_t* blk = row + 144 * b;
+      uint32_t d_dmin, u0, u1, u2;
+      std::memcpy(&d_dmin, blk, 4);
+      std::memcpy(&u0, blk + 4, 4);
+      std::memcpy(&u1, blk + 8, 4);
+      std::memcpy(&u2, blk + 12, 4);
+      // Scales 0-3, 4-7 and mins 0-3, 4-7 as bytes (quant/kquants.cc UnpackKScales, per word).
+      const uint32_t sc_lo = u0 & 0x3f3f3f3fu, min_lo = u1 & 0x3f3f3f3fu;
+      const uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | ((u0 >> 2) & 0x30303030u);
+      const uint32_t min_hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 2) & 0x30303030u);
+      const __m512 sc_min = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi32(
+          static_cast<int>(min_hi), static_cast<int>(min_lo), static_cast<int>(sc_hi),
+          static_cast<int>(sc_lo))));
+      const __m512 dm = _mm512_permutexvar_ps(
+          d_dmin_idx,
+          _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)))));
+      const __m512 f = _mm512_mul_ps(_mm512_mul_ps(sc_min, dm), steps[b].scale_sum);
+      mins = _mm512_add_ps(mins, f);
+      const __m512i z0 = _mm512_loadu_si512(blk + 16);
+      const __m512i z1 = _mm512_loadu_si512(blk + 80);
+      const __m512i codes[4] = {_mm512_and_si512(z0, nibble),
+                                _mm512_and_si512(_mm512_srli_epi16(z0, 4), nibble),
+                                _mm512_and_si512(z1, nibble),
+                                _mm512_and_si512(_mm512_srli_epi16(z1, 4), nibble)};
+      for (int k = 0; k < 4; k += 2) {
+        const __m512i i0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[k], steps[b].a[k]);
+        const __m512i i1 =
+            _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[k + 1], steps[b].a[k + 1]);
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_permutexvar_ps(idx[k], f), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_permutexvar_ps(idx[k + 1], f), acc1);
+      }
+    }
+    y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) -
+                _mm512_mask_reduce_add_ps(0xff00, mins);
+  }
+}
 #endif  // GEMMA_INT8_VNNI
 
 template <class Fmt, class Dot>
@@ -345,6 +429,9 @@ HWY_INLINE void RowsQ8(const Matrix& w, const Q8Activations& act, size_t r0, siz
 #if GEMMA_INT8_VNNI
   if constexpr (std::is_same_v<Fmt, Q4_0Decoder>) {
     if (t1 - t0 == 1 && w.cols % 128 == 0) return DecodeQ4_0Vbmi(w, act, r0, r1, t0, y);
+  }
+  if constexpr (std::is_same_v<Fmt, Q4_KDecoder>) {
+    if (t1 - t0 == 1) return DecodeQ4_KRow(w, act, r0, r1, t0, y);
   }
 #endif
   if (t1 - t0 == 1) {
