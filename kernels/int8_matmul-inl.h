@@ -421,6 +421,82 @@ HWY_INLINE void DecodeQ4_KRow(const Matrix& w, const Q8Activations& act, size_t 
                 _mm512_mask_reduce_add_ps(0xff00, mins);
   }
 }
+
+// Decode (one token) of Q6_K on AVX3_DL, one row at a time. A 256-element block is 210 bytes:
+// ql (128), qh (64), 16 int8 scales (one per 16 elements), d (fp16). In each 128-element half,
+// one 64-byte load of ql gives the low 4 bits of elements 0-63 (low nibbles) and 64-127 (high
+// nibbles); the half's 32 qh bytes, in both halves of a vector and shifted per half, give the
+// top 2 bits. Both code vectors pair with 64 consecutive activations. Codes are 0..63 around
+// 32: the dot products start from -32 * (sum of each lane's four activations), laid out once
+// per call with the per-lane activation scales.
+struct alignas(64) Q6_KRowStep {  // per 64 activations
+  __m512i bias;   // -32 * (q_a[4i] + ... + q_a[4i + 3]) in lane i
+  __m512 scale;   // d_a of the first 32-block in lanes 0-7, of the second in lanes 8-15
+};
+
+HWY_INLINE void DecodeQ6_KRow(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
+                              size_t t, float* y) {
+  const size_t blocks = static_cast<size_t>(w.cols) / 256;
+  const int8_t* q = act.Q(t);
+  const float* da = act.Scale(t);
+  thread_local AlignedBuffer<Q6_KRowStep> steps;
+  steps.Resize(4 * blocks);
+  const __m512i offset = _mm512_set1_epi8(32);
+  for (size_t g = 0; g < 4 * blocks; ++g) {
+    const __m512i a = _mm512_loadu_si512(q + 64 * g);
+    steps[g].bias = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, a));
+    steps[g].scale = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(da[2 * g])),
+                                        _mm256_set1_ps(da[2 * g + 1]), 1);
+  }
+  const __m512i low4 = _mm512_set1_epi8(0x0f), top2 = _mm512_set1_epi8(0x30);
+  // Top bits of elements 0-31 / 32-63 of the half: qh bits 0-1 / 2-3 moved to bits 4-5;
+  // of elements 64-95 / 96-127: bits 4-5 / 6-7.
+  const __m512i shl_lo = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(4)),
+                                            _mm256_set1_epi16(2), 1);
+  const __m512i shr_hi = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(0)),
+                                            _mm256_set1_epi16(2), 1);
+  const __m512i scale_idx[2][2] = {  // [half][low/high 64 elements]: four lanes per scale
+      {_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
+       _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4)},
+      {_mm512_set_epi32(11, 11, 11, 11, 10, 10, 10, 10, 9, 9, 9, 9, 8, 8, 8, 8),
+       _mm512_set_epi32(15, 15, 15, 15, 14, 14, 14, 14, 13, 13, 13, 13, 12, 12, 12, 12)}};
+  for (size_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.Row(static_cast<int64_t>(r));
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (size_t b = 0; b < blocks; ++b) {
+      const uint8_t* blk = row + 210 * b;
+      uint16_t d_bits;
+      std::memcpy(&d_bits, blk + 208, 2);
+      const float d = _cvtsh_ss(d_bits);
+      const __m512 sc = _mm512_mul_ps(
+          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+              reinterpret_cast<const __m128i*>(blk + 192)))),
+          _mm512_set1_ps(d));
+      for (size_t h = 0; h < 2; ++h) {
+        const __m512i ql = _mm512_loadu_si512(blk + 64 * h);
+        const __m512i qh = _mm512_broadcast_i64x4(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
+        const __m512i codes_lo = _mm512_or_si512(
+            _mm512_and_si512(ql, low4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl_lo), top2));
+        const __m512i codes_hi =
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                            _mm512_and_si512(_mm512_srlv_epi16(qh, shr_hi), top2));
+        const size_t g = 4 * b + 2 * h;
+        const __m512i i0 =
+            _mm512_dpbusd_epi32(steps[g].bias, codes_lo, _mm512_loadu_si512(q + 64 * g));
+        const __m512i i1 = _mm512_dpbusd_epi32(steps[g + 1].bias, codes_hi,
+                                               _mm512_loadu_si512(q + 64 * g + 64));
+        const __m512 f0 = _mm512_mul_ps(_mm512_permutexvar_ps(scale_idx[h][0], sc), steps[g].scale);
+        const __m512 f1 =
+            _mm512_mul_ps(_mm512_permutexvar_ps(scale_idx[h][1], sc), steps[g + 1].scale);
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), f0, acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), f1, acc1);
+      }
+    }
+    y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  }
+}
 #endif  // GEMMA_INT8_VNNI
 
 template <class Fmt, class Dot>
@@ -432,6 +508,9 @@ HWY_INLINE void RowsQ8(const Matrix& w, const Q8Activations& act, size_t r0, siz
   }
   if constexpr (std::is_same_v<Fmt, Q4_KDecoder>) {
     if (t1 - t0 == 1) return DecodeQ4_KRow(w, act, r0, r1, t0, y);
+  }
+  if constexpr (std::is_same_v<Fmt, Q6_KDecoder>) {
+    if (t1 - t0 == 1) return DecodeQ6_KRow(w, act, r0, r1, t0, y);
   }
 #endif
   if (t1 - t0 == 1) {
