@@ -497,6 +497,60 @@ HWY_INLINE void DecodeQ6_KRow(const Matrix& w, const Q8Activations& act, size_t 
     y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
   }
 }
+
+// Decode (one token) of Q8_0 on AVX3_DL, one row at a time, two blocks (68 bytes) per step: two
+// overlapping loads and one VBMI byte permute gather the 64 codes, which meet 64 consecutive
+// activations. Codes are signed: flipped to unsigned (code + 128) for vpdpbusd, with
+// -128 * (sum of each lane's four activations) as the start, from the per-call table that
+// Q6_K's decoder uses too.
+HWY_INLINE void DecodeQ8_0Row(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
+                              size_t t, float* y) {
+  const size_t steps_n = static_cast<size_t>(w.cols) / 64;
+  const int8_t* q = act.Q(t);
+  const float* da = act.Scale(t);
+  thread_local AlignedBuffer<Q6_KRowStep> steps;
+  steps.Resize(steps_n);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (size_t g = 0; g < steps_n; ++g) {
+    const __m512i a = _mm512_loadu_si512(q + 64 * g);
+    steps[g].bias = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, a));
+    steps[g].scale = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(da[2 * g])),
+                                        _mm256_set1_ps(da[2 * g + 1]), 1);
+  }
+  // Byte j < 32: block 0's code j at p + 2 + j; byte 32 + j: block 1's at p + 36 + j, which is
+  // byte 32 + j of the second load (p + 4).
+  alignas(64) uint8_t perm_bytes[64];
+  for (int j = 0; j < 32; ++j) {
+    perm_bytes[j] = static_cast<uint8_t>(2 + j);
+    perm_bytes[32 + j] = static_cast<uint8_t>(64 + 32 + j);
+  }
+  const __m512i code_perm = _mm512_load_si512(perm_bytes);
+  const __m512i d_perm = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 17,
+                                          17, 17, 17, 17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
+  for (size_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.Row(static_cast<int64_t>(r));
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    auto step = [&](size_t g, __m512 acc) {
+      const uint8_t* p = row + 68 * g;
+      const __m512i l0 = _mm512_loadu_si512(p);
+      const __m512i l1 = _mm512_loadu_si512(p + 4);
+      const __m512i codes = _mm512_xor_si512(_mm512_permutex2var_epi8(l0, code_perm, l1), flip);
+      const __m512i isum =
+          _mm512_dpbusd_epi32(steps[g].bias, codes, _mm512_loadu_si512(q + 64 * g));
+      const __m512 d =
+          _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_perm, l0)));
+      return _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, steps[g].scale), acc);
+    };
+    size_t g = 0;
+    for (; g + 2 <= steps_n; g += 2) {
+      acc0 = step(g, acc0);
+      acc1 = step(g + 1, acc1);
+    }
+    if (g < steps_n) acc0 = step(g, acc0);
+    y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  }
+}
 #endif  // GEMMA_INT8_VNNI
 
 template <class Fmt, class Dot>
@@ -511,6 +565,9 @@ HWY_INLINE void RowsQ8(const Matrix& w, const Q8Activations& act, size_t r0, siz
   }
   if constexpr (std::is_same_v<Fmt, Q6_KDecoder>) {
     if (t1 - t0 == 1) return DecodeQ6_KRow(w, act, r0, r1, t0, y);
+  }
+  if constexpr (std::is_same_v<Fmt, Q8_0Decoder>) {
+    if (t1 - t0 == 1 && w.cols % 64 == 0) return DecodeQ8_0Row(w, act, r0, r1, t0, y);
   }
 #endif
   if (t1 - t0 == 1) {
