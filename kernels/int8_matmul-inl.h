@@ -6,12 +6,15 @@
 //   RowsQ8<Fmt, Dot>   y[t][r] for a range of rows and every token
 //
 // RowsQ8 picks one of three loops:
-//   - one token, Q4_0 on AVX3_DL: DecodeQ4_0Vbmi (four blocks per VBMI byte permute)
+//   - one token of Q4_0, Q8_0, Q4_K or Q6_K on AVX3_DL: a decoder that reads one row at a time
+//     (DecodeQ4_0Vbmi, DecodeQ8_0Row, DecodeQ4_KRow, DecodeQ6_KRow): a single sequential memory
+//     stream, about twice as fast on E2B's short rows as several rows side by side
 //   - 12+ tokens on AVX3/AVX3_DL: the 16-row tile of int8_gemm16-inl.h
 //   - otherwise the chunk tile here: kNV vectors of rows (kNV * kRowsPerVec rows) by kT tokens.
 //     Per 32-element sub-block it decodes each row vector once and reuses it for all kT tokens:
 //     two integer dot steps per row vector and token, then one float multiply-add with the
-//     combined scale. Decode (one token) uses a taller tile for more row streams in flight.
+//     combined scale. Decode (one token) on other targets and for Q5_K uses it with kT = 1,
+//     prefetching the next tile's rows.
 #if defined(GEMMA_KERNELS_INT8_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef GEMMA_KERNELS_INT8_MATMUL_INL_H_
 #undef GEMMA_KERNELS_INT8_MATMUL_INL_H_
