@@ -356,6 +356,13 @@ struct alignas(64) Q4_KRowStep {
   __m512 scale_sum;  // d_a of sub-blocks 0-7, then d_a * sum(q_a) of sub-blocks 0-7
 };
 
+// 32 activations from e0, then 32 from e1.
+HWY_INLINE __m512i Q4_KActivationPair(const int8_t* q, size_t e0, size_t e1) {
+  return _mm512_inserti64x4(
+      _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + e0))),
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + e1)), 1);
+}
+
 HWY_INLINE void DecodeQ4_KRow(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
                               size_t t, float* y) {
   const size_t blocks = static_cast<size_t>(w.cols) / 256;
@@ -364,15 +371,10 @@ HWY_INLINE void DecodeQ4_KRow(const Matrix& w, const Q8Activations& act, size_t 
   steps.Resize(blocks);
   for (size_t b = 0; b < blocks; ++b) {
     const int8_t* qb = q + 256 * b;
-    auto pair = [&](size_t e0, size_t e1) {  // 32 activations from e0, then 32 from e1
-      return _mm512_inserti64x4(
-          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb + e0))),
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb + e1)), 1);
-    };
-    steps[b].a[0] = pair(0, 64);
-    steps[b].a[1] = pair(32, 96);
-    steps[b].a[2] = pair(128, 192);
-    steps[b].a[3] = pair(160, 224);
+    steps[b].a[0] = Q4_KActivationPair(qb, 0, 64);
+    steps[b].a[1] = Q4_KActivationPair(qb, 32, 96);
+    steps[b].a[2] = Q4_KActivationPair(qb, 128, 192);
+    steps[b].a[3] = Q4_KActivationPair(qb, 160, 224);
     steps[b].scale_sum = _mm512_insertf32x8(
         _mm512_castps256_ps512(_mm256_loadu_ps(act.Scale(t) + 8 * b)),
         _mm256_loadu_ps(act.Sum(t) + 8 * b), 1);
@@ -432,9 +434,9 @@ HWY_INLINE void DecodeQ4_KRow(const Matrix& w, const Q8Activations& act, size_t 
 // top 2 bits. Both code vectors pair with 64 consecutive activations. Codes are 0..63 around
 // 32: the dot products start from -32 * (sum of each lane's four activations), laid out once
 // per call with the per-lane activation scales.
-struct alignas(64) Q6_KRowStep {  // per 64 activations
-  __m512i bias;   // -32 * (q_a[4i] + ... + q_a[4i + 3]) in lane i
-  __m512 scale;   // d_a of the first 32-block in lanes 0-7, of the second in lanes 8-15
+struct alignas(64) Act64Step {  // per 64 activations (used by Q6_K and Q8_0)
+  __m512i bias;  // -offset * (q_a[4i] + ... + q_a[4i + 3]) in lane i (offset 32 or 128)
+  __m512 scale;  // d_a of the first 32-block in lanes 0-7, of the second in lanes 8-15
 };
 
 HWY_INLINE void DecodeQ6_KRow(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
@@ -442,7 +444,7 @@ HWY_INLINE void DecodeQ6_KRow(const Matrix& w, const Q8Activations& act, size_t 
   const size_t blocks = static_cast<size_t>(w.cols) / 256;
   const int8_t* q = act.Q(t);
   const float* da = act.Scale(t);
-  thread_local AlignedBuffer<Q6_KRowStep> steps;
+  thread_local AlignedBuffer<Act64Step> steps;
   steps.Resize(4 * blocks);
   const __m512i offset = _mm512_set1_epi8(32);
   for (size_t g = 0; g < 4 * blocks; ++g) {
@@ -504,14 +506,26 @@ HWY_INLINE void DecodeQ6_KRow(const Matrix& w, const Q8Activations& act, size_t 
 // Decode (one token) of Q8_0 on AVX3_DL, one row at a time, two blocks (68 bytes) per step: two
 // overlapping loads and one VBMI byte permute gather the 64 codes, which meet 64 consecutive
 // activations. Codes are signed: flipped to unsigned (code + 128) for vpdpbusd, with
-// -128 * (sum of each lane's four activations) as the start, from the per-call table that
-// Q6_K's decoder uses too.
+// -128 * (sum of each lane's four activations) as the start, from a per-call table of
+// Act64Step.
+// One step of DecodeQ8_0Row: blocks 2g and 2g + 1 of the row at p.
+HWY_INLINE __m512 Q8_0RowStepDot(const uint8_t* p, const int8_t* a, const Act64Step& step,
+                                 __m512i code_perm, __m512i d_perm, __m512 acc) {
+  const __m512i l0 = _mm512_loadu_si512(p);
+  const __m512i l1 = _mm512_loadu_si512(p + 4);
+  const __m512i codes = _mm512_xor_si512(_mm512_permutex2var_epi8(l0, code_perm, l1),
+                                         _mm512_set1_epi8(static_cast<char>(0x80)));
+  const __m512i isum = _mm512_dpbusd_epi32(step.bias, codes, _mm512_loadu_si512(a));
+  const __m512 d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_perm, l0)));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, step.scale), acc);
+}
+
 HWY_INLINE void DecodeQ8_0Row(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
                               size_t t, float* y) {
   const size_t steps_n = static_cast<size_t>(w.cols) / 64;
   const int8_t* q = act.Q(t);
   const float* da = act.Scale(t);
-  thread_local AlignedBuffer<Q6_KRowStep> steps;
+  thread_local AlignedBuffer<Act64Step> steps;
   steps.Resize(steps_n);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   for (size_t g = 0; g < steps_n; ++g) {
@@ -534,23 +548,15 @@ HWY_INLINE void DecodeQ8_0Row(const Matrix& w, const Q8Activations& act, size_t 
   for (size_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.Row(static_cast<int64_t>(r));
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    auto step = [&](size_t g, __m512 acc) {
-      const uint8_t* p = row + 68 * g;
-      const __m512i l0 = _mm512_loadu_si512(p);
-      const __m512i l1 = _mm512_loadu_si512(p + 4);
-      const __m512i codes = _mm512_xor_si512(_mm512_permutex2var_epi8(l0, code_perm, l1), flip);
-      const __m512i isum =
-          _mm512_dpbusd_epi32(steps[g].bias, codes, _mm512_loadu_si512(q + 64 * g));
-      const __m512 d =
-          _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_perm, l0)));
-      return _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, steps[g].scale), acc);
-    };
     size_t g = 0;
     for (; g + 2 <= steps_n; g += 2) {
-      acc0 = step(g, acc0);
-      acc1 = step(g + 1, acc1);
+      acc0 = Q8_0RowStepDot(row + 68 * g, q + 64 * g, steps[g], code_perm, d_perm, acc0);
+      acc1 = Q8_0RowStepDot(row + 68 * g + 68, q + 64 * g + 64, steps[g + 1], code_perm, d_perm,
+                            acc1);
     }
-    if (g < steps_n) acc0 = step(g, acc0);
+    if (g < steps_n) {
+      acc0 = Q8_0RowStepDot(row + 68 * g, q + 64 * g, steps[g], code_perm, d_perm, acc0);
+    }
     y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
   }
 }
