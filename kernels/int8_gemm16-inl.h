@@ -24,6 +24,7 @@
 #include "kernels/int8_simd-inl.h"
 #include "kernels/matrix.h"
 #include "kernels/q8_act.h"
+#include "quant/q8_activations.h"  // kQ8Block
 
 HWY_BEFORE_NAMESPACE();
 GEMMA_INT8_REGION_BEGIN()
