@@ -40,7 +40,7 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
-REF = "/work/shared/tools/llama-ref/ref_logits.mjs"
+REF = os.path.join(os.environ.get("GEMMA_LLAMA_REF", os.path.join(root, "..", "shared", "tools", "llama-ref")), "ref_logits.mjs")
 NICE = ["nice", "-n", "19"]
 
 
