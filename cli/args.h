@@ -26,6 +26,7 @@ struct Options {
   std::vector<std::string> stops;     // --stop STRING (repeatable)
   bool ignore_eos = false;
   bool verbose = false;
+  bool mmap = false;  // --mmap: no huge-page copy of the weights
   bool think = false;                 // --think / --reasoning on
   bool hide_thinking = false;
   enum class Color { kAuto, kOn, kOff } color = Color::kAuto;

@@ -36,6 +36,7 @@ constexpr const char* kUsage = R"(usage: gemma-bench -m FILE [options]
   -o, --output FORMAT     md (default) or json
   --precision MODE        fast (default) or exact
   --cache-type T          KV cache type: f16 (default), bf16, f32 or q8_0
+  --mmap                  compute from the file mapping (no huge-page copy of the weights)
   --cpu-time              time runs by the process's CPU time instead of the wall clock (use
                           with -t 1 on a machine shared with other work)
   --depth-fill MODE       prefill (default): the depth's tokens are evaluated; random: the
@@ -147,6 +148,7 @@ int main(int argc, char** argv) {
     gemma::Precision precision = gemma::Precision::kFast;
     gemma::KvType cache_type = gemma::KvType::kF16;
     bool random_depth = false, cpu_time = false;
+    gemma::LoadOptions load;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       auto value = [&]() -> std::string {
@@ -165,6 +167,8 @@ int main(int argc, char** argv) {
       else if (a == "-o" || a == "--output") {
         output = value();
         if (output != "md" && output != "json") gemma::Fail("-o: expected md or json");
+      } else if (a == "--mmap") {
+        load.huge_pages = false;
       } else if (a == "--cpu-time") {
         cpu_time = true;
       } else if (a == "--depth-fill") {
@@ -189,7 +193,12 @@ int main(int argc, char** argv) {
       if (t < 1) gemma::Fail("-t: thread counts must be at least 1");
     }
 
-    const gemma::Model model = gemma::Model::Load(model_path);
+    const auto load_start = std::chrono::steady_clock::now();
+    const gemma::Model model = gemma::Model::Load(model_path, load);
+    fmt::print(stderr, "loaded in {:.2f} s; {:.2f} GiB of weights in huge pages{}\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
+               static_cast<double>(model.huge_page_bytes) / (1ull << 30),
+               load.huge_pages ? "" : " (--mmap)");
     uint64_t n_params = 0;
     for (const auto& t : model.file.Tensors()) n_params += t.n_elements;
     const std::string name = model.config.name.empty() ? model_path : model.config.name;

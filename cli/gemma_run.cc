@@ -129,7 +129,9 @@ int Main(int argc, char** argv) {
   if (!o.info && o.tokens.empty()) prompt = OneShotPrompt(o);
 
   const auto t0 = std::chrono::steady_clock::now();
-  const Model model = Model::Load(o.model);
+  LoadOptions load;
+  load.huge_pages = !o.mmap;
+  const Model model = Model::Load(o.model, load);
   app.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   app.model = &model;
   if (o.info) {
@@ -165,6 +167,9 @@ int Main(int argc, char** argv) {
     fmt::print(stderr, "gemma-run: {} loaded in {:.2f} s ({} {}, {} layers, vocab {})\n", o.model,
                app.load_seconds, model.config.Variant(), model.config.name, model.config.n_layer,
                model.config.n_vocab);
+    fmt::print(stderr, "gemma-run: {:.2f} GiB of weights copied into huge pages{}\n",
+               static_cast<double>(model.huge_page_bytes) / (1ull << 30),
+               o.mmap ? " (--mmap)" : model.huge_page_bytes ? "" : " (none offered or no room)");
     fmt::print(stderr, "gemma-run: sampling: {}\n", app.sampling.ToString());
   }
 

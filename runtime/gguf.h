@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -120,6 +121,13 @@ class GgufFile {
   const std::vector<GgufTensor>& Tensors() const { return tensors_; }
   const GgufTensor* FindTensor(std::string_view name) const;
 
+  // Copies the data of the tensors `wanted` selects into one anonymous buffer backed by
+  // transparent huge pages, points those tensors at the copies and drops their pages from the
+  // file mapping. Returns the bytes copied: 0 (and nothing changes) when the file is not
+  // mapped, the kernel offers no huge pages, or the copies would not fit in available memory.
+  // Call before binding weights: views taken earlier keep pointing into the mapping.
+  uint64_t CopyTensorsToHugePages(const std::function<bool(const GgufTensor&)>& wanted);
+
  private:
   friend class GgufParser;
   GgufFile() = default;
@@ -129,6 +137,8 @@ class GgufFile {
   const uint8_t* base_ = nullptr;
   uint64_t size_ = 0;
   std::shared_ptr<void> storage_;  // owns the mapping (or the byte vector)
+  bool mapped_ = false;            // storage_ is a file mapping
+  std::shared_ptr<void> copies_;   // tensors moved by CopyTensorsToHugePages
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;

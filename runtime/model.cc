@@ -7,11 +7,22 @@
 
 namespace gemma {
 
-Model Model::Load(const std::string& path) {
+Model Model::Load(const std::string& path, const LoadOptions& options) {
   GgufFile file = GgufFile::Open(path);
   ModelConfig config = ReadModelConfig(file);
+  uint64_t huge_page_bytes = 0;
+  if (options.huge_pages) {
+    // Embedding tables are read a row per token and stay mapped; token_embd is also the LM head
+    // (streamed whole every token) unless the file has an output.weight.
+    const bool tied = file.FindTensor("output.weight") == nullptr;
+    huge_page_bytes = file.CopyTensorsToHugePages([tied](const GgufTensor& t) {
+      if (t.name == "per_layer_token_embd.weight") return false;
+      if (t.name == "token_embd.weight") return tied;
+      return t.n_dims >= 2;
+    });
+  }
   ModelWeights weights = BindWeights(file, config);
-  return Model{std::move(file), std::move(config), std::move(weights)};
+  return Model{std::move(file), std::move(config), std::move(weights), huge_page_bytes};
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/ops.h"
+#include "runtime/huge_pages.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 #include "test_util.h"
@@ -246,4 +247,49 @@ TEST_CASE("bad tokens and context overflow are refused cleanly", "[forward][bad]
   CHECK(s.Position() == 8);
   const std::vector<int32_t> one = {20};
   CHECK_THROWS_WITH(s.Evaluate(one, LogitsMode::kLast), Catch::Contains("context full: 8 tokens"));
+}
+
+TEST_CASE("weights copied into huge pages give the logits of the file mapping", "[forward]") {
+  const std::string path = test::SynthModel("tiny-e", "Q4_0");
+  LoadOptions mapped_only;
+  mapped_only.huge_pages = false;
+  const Model mapped = Model::Load(path, mapped_only);
+  const Model copied = Model::Load(path);
+  CHECK(mapped.huge_page_bytes == 0);
+  // Copies are made whenever the kernel offers transparent huge pages (and memory suffices).
+  if (TransparentHugePageSize() == 0) {
+    CHECK(copied.huge_page_bytes == 0);
+  } else {
+    CHECK(copied.huge_page_bytes > 0);
+  }
+  // Where the data section of `copied` is mapped, from a 1-D tensor (never copied).
+  const std::vector<GgufTensor>& a = mapped.file.Tensors();
+  const std::vector<GgufTensor>& b = copied.file.Tensors();
+  REQUIRE(a.size() == b.size());
+  const auto vec = std::find_if(b.begin(), b.end(), [](const GgufTensor& t) { return t.n_dims == 1; });
+  REQUIRE(vec != b.end());
+  const uint8_t* section = vec->data - vec->offset;
+  uint64_t moved = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].name);
+    REQUIRE(a[i].n_bytes == b[i].n_bytes);
+    CHECK(std::equal(a[i].data, a[i].data + a[i].n_bytes, b[i].data));
+    const bool stays = b[i].n_dims < 2 || b[i].name == "per_layer_token_embd.weight";
+    if (stays || copied.huge_page_bytes == 0) {
+      CHECK(b[i].data == section + b[i].offset);
+    } else {
+      CHECK(b[i].data != section + b[i].offset);
+      moved += (b[i].n_bytes + 63) / 64 * 64;
+    }
+  }
+  CHECK(moved == copied.huge_page_bytes);
+
+  std::vector<int32_t> tokens = {2};
+  for (int i = 0; i < 20; ++i) tokens.push_back(40 + 9 * i);
+  Session s_mapped(mapped, SessionOptions{});
+  Session s_copied(copied, SessionOptions{});
+  const std::vector<float> la = s_mapped.Evaluate(tokens, LogitsMode::kAll);
+  const std::vector<float> lb = s_copied.Evaluate(tokens, LogitsMode::kAll);
+  REQUIRE(la.size() == lb.size());
+  for (size_t i = 0; i < la.size(); ++i) REQUIRE(la[i] == lb[i]);
 }
