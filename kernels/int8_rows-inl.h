@@ -1,8 +1,11 @@
-// One-token (decode) matrix-vector kernels for AVX3_DL that read one weight row at a time:
-// DecodeQ4_0Vbmi, DecodeQ8_0Row, DecodeQ4_KRow and DecodeQ6_KRow, called by RowsQ8 in
-// int8_matmul-inl.h. Each fills a 512-bit vector from one row (VBMI byte permutes or whole
-// 64-byte loads) and meets it with activations laid out once per call; rows are read one after
-// another, a single sequential stream. Compiled only where GEMMA_INT8_VNNI (GCC, AVX3_DL).
+// One-token (decode) matrix-vector kernels that read one weight row at a time, called by RowsQ8
+// in int8_matmul-inl.h. Rows are read one after another, a single sequential stream: reading 8
+// rows side by side (8 short streams) ran at 9.6 GB/s on E2B's 1536-column rows against 18.1
+// one row at a time, and even 2 rows side by side halved the speed from memory on this
+// project's Zen 4 machine (bench/kernel_bench, one thread).
+//   x86 with AVX2 (and AVX-512): DecodeQ4_0Row256, DecodeQ8_0Row256 on 256-bit vectors
+//   AVX3_DL (GCC, GEMMA_INT8_VNNI): DecodeQ4_KRow, DecodeQ6_KRow on 512-bit vectors (vpdpbusd)
+// Each meets the row with activations laid out once per call.
 #if defined(GEMMA_KERNELS_INT8_ROWS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef GEMMA_KERNELS_INT8_ROWS_INL_H_
 #undef GEMMA_KERNELS_INT8_ROWS_INL_H_
@@ -25,13 +28,14 @@ GEMMA_INT8_REGION_BEGIN()
 namespace gemma {
 namespace HWY_NAMESPACE {
 
-#if GEMMA_INT8_VNNI
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
 // Software prefetch for the one-row decoders, on short rows only. Each step requests the cache
 // lines that start in [p + kPrefetchAhead, + bytes): every line of the row stream once, 4 KiB
 // ahead. bench/kernel_bench, one thread, best of 3 interleaved runs: on E2B's 1536-column rows
-// (864-1632 bytes) it lifts every decoder by 10-20% (Q4_0 17.4 -> 20.1 GB/s, Q4_K 17.9 -> 20.9,
-// Q6_K 17.9 -> 19.5, Q8_0 20.4 -> 23.1); on 6144-column rows (3456+ bytes), which the hardware
-// prefetcher streams well on its own, it cost 10-15%, hence the row length limit.
+// (864-1632 bytes) it lifted every decoder by 10-20% (measured on the 512-bit decoders: Q4_0
+// 17.4 -> 20.1 GB/s, Q4_K 17.9 -> 20.9, Q6_K 17.9 -> 19.5, Q8_0 20.4 -> 23.1); on 6144-column
+// rows (3456+ bytes), which the hardware prefetcher streams well on its own, it cost 10-15%,
+// hence the row length limit.
 constexpr size_t kPrefetchAhead = 4096;
 constexpr size_t kPrefetchMaxRowBytes = 2048;
 HWY_INLINE void PrefetchAhead(const uint8_t* p, size_t bytes) {
@@ -41,74 +45,10 @@ HWY_INLINE void PrefetchAhead(const uint8_t* p, size_t bytes) {
   }
 }
 
-// Decode (one token) of Q4_0 on AVX3_DL: one row at a time, four blocks (72 bytes) per step.
-// Rows are read one after another, a single sequential stream that the hardware prefetcher
-// follows (with the software prefetch above on short rows). (Reading 8 rows side by side, 8
-// short streams, ran at 9.6 GB/s on E2B's 1536-column rows against 18.1 one row at a time:
-// bench/kernel_bench, one thread.)
-// Two overlapping 64-byte loads cover the four blocks; one VBMI byte permute gathers their 64
-// nibble bytes and one word permute their four fp16 scales. The activation side of each step
-// (elements 0-15 and 16-31 of the four blocks, the offset lanes of Q8Activations::bias, the
-// scales) is laid out once per call, so a step costs the row 11 vector instructions.
-struct alignas(64) Q4_0VbmiStep {
-  __m512i a_lo, a_hi, bias;
-  __m512 scale;
-};
+#endif
 
-HWY_INLINE __m512 Q4_0VbmiStepDot(const uint8_t* p, const Q4_0VbmiStep& a, __m512 acc) {
-  // Byte 16c + j takes block c's nibble byte j, at p + 18c + 2 + j (block 3 from l1 = p + 8).
-  const __m512i qs_perm = _mm512_set_epi8(
-      127, 126, 125, 124, 123, 122, 121, 120, 119, 118, 117, 116, 115, 114, 113, 112,  //
-      53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38,                  //
-      35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,                  //
-      17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2);
-  const __m512i d_perm = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 27, 27,
-                                          27, 27, 18, 18, 18, 18, 9, 9, 9, 9, 0, 0, 0, 0);
-  const __m512i nibble = _mm512_set1_epi8(0x0f);
-  const __m512i l0 = _mm512_loadu_si512(p);
-  const __m512i l1 = _mm512_loadu_si512(p + 8);
-  const __m512i qs = _mm512_permutex2var_epi8(l0, qs_perm, l1);
-  const __m512i lo = _mm512_and_si512(qs, nibble);
-  const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(qs, 4), nibble);
-  const __m512i isum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a.bias, lo, a.a_lo), hi, a.a_hi);
-  const __m512 d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_perm, l0)));
-  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, a.scale), acc);
-}
-
-HWY_INLINE void DecodeQ4_0Vbmi(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
-                               size_t t, float* y) {
-  const size_t groups = static_cast<size_t>(w.cols) / 128;
-  const int8_t* q = act.Q(t);
-  const float* da = act.Scale(t);
-  const int32_t* bias = act.Bias(t);
-  thread_local AlignedBuffer<Q4_0VbmiStep> steps;
-  steps.Resize(groups);
-  const __m512i da_perm = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  for (size_t g = 0; g < groups; ++g) {
-    const __m512i x0 = _mm512_loadu_si512(q + 128 * g);
-    const __m512i x1 = _mm512_loadu_si512(q + 128 * g + 64);
-    steps[g].a_lo = _mm512_shuffle_i64x2(x0, x1, 0x88);  // elements 0-15 of each block
-    steps[g].a_hi = _mm512_shuffle_i64x2(x0, x1, 0xdd);  // elements 16-31
-    steps[g].bias = _mm512_loadu_si512(bias + 16 * g);
-    steps[g].scale =
-        _mm512_permutexvar_ps(da_perm, _mm512_castps128_ps512(_mm_loadu_ps(da + 4 * g)));
-  }
-  const bool prefetch = w.row_bytes <= kPrefetchMaxRowBytes;
-  for (size_t r = r0; r < r1; ++r) {
-    const uint8_t* row = w.Row(static_cast<int64_t>(r));
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();  // two FMA chains
-    size_t g = 0;
-    for (; g + 2 <= groups; g += 2) {
-      if (prefetch) PrefetchAhead(row + 72 * g, 144);
-      acc0 = Q4_0VbmiStepDot(row + 72 * g, steps[g], acc0);
-      acc1 = Q4_0VbmiStepDot(row + 72 * g + 72, steps[g + 1], acc1);
-    }
-    if (g < groups) acc0 = Q4_0VbmiStepDot(row + 72 * g, steps[g], acc0);
-    y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-  }
-}
-
-// Decode (one token) of Q4_K on AVX3_DL, one row at a time like the Q4_0 decoder above. A
+#if GEMMA_INT8_VNNI
+// Decode (one token) of Q4_K on AVX3_DL, one row at a time. A
 // 256-element block is 144 bytes: d, dmin (fp16), 12 bytes of 6-bit sub-block scales and mins,
 // 128 nibble bytes. Two 64-byte loads hold all nibbles; nibble byte 32k + l is element l of
 // sub-block 2k (low) and of 2k + 1 (high), so the low nibbles of the first load pair with
@@ -202,8 +142,8 @@ HWY_INLINE void DecodeQ4_KRow(const Matrix& w, const Q8Activations& act, size_t 
 // top 2 bits. Both code vectors pair with 64 consecutive activations. Codes are 0..63 around
 // 32: the dot products start from -32 * (sum of each lane's four activations), laid out once
 // per call with the per-lane activation scales.
-struct alignas(64) Act64Step {  // per 64 activations (used by Q6_K and Q8_0)
-  __m512i bias;  // -offset * (q_a[4i] + ... + q_a[4i + 3]) in lane i (offset 32 or 128)
+struct alignas(64) Act64Step {  // per 64 activations
+  __m512i bias;  // -32 * (q_a[4i] + ... + q_a[4i + 3]) in lane i
   __m512 scale;  // d_a of the first 32-block in lanes 0-7, of the second in lanes 8-15
 };
 
@@ -273,66 +213,126 @@ HWY_INLINE void DecodeQ6_KRow(const Matrix& w, const Q8Activations& act, size_t 
   }
 }
 
-// Decode (one token) of Q8_0 on AVX3_DL, one row at a time, two blocks (68 bytes) per step: two
-// overlapping loads and one VBMI byte permute gather the 64 codes, which meet 64 consecutive
-// activations. Codes are signed: flipped to unsigned (code + 128) for vpdpbusd, with
-// -128 * (sum of each lane's four activations) as the start, from a per-call table of
-// Act64Step.
-// One step of DecodeQ8_0Row: blocks 2g and 2g + 1 of the row at p.
-HWY_INLINE __m512 Q8_0RowStepDot(const uint8_t* p, const int8_t* a, const Act64Step& step,
-                                 __m512i code_perm, __m512i d_perm, __m512 acc) {
-  const __m512i l0 = _mm512_loadu_si512(p);
-  const __m512i l1 = _mm512_loadu_si512(p + 4);
-  const __m512i codes = _mm512_xor_si512(_mm512_permutex2var_epi8(l0, code_perm, l1),
-                                         _mm512_set1_epi8(static_cast<char>(0x80)));
-  const __m512i isum = _mm512_dpbusd_epi32(step.bias, codes, _mm512_loadu_si512(a));
-  const __m512 d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(d_perm, l0)));
-  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, step.scale), acc);
+#endif  // GEMMA_INT8_VNNI
+
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+// Decode (one token) of Q4_0 and Q8_0 on 256-bit vectors, for every x86 target from AVX2 up.
+// u8 x s8 products go through vpmaddubsw + vpmaddwd. On this project's Zen 4 machine these beat
+// the 512-bit VBMI/VNNI decoders they replaced (bench/kernel_bench, one thread, best of 3
+// interleaved runs, E2B shapes: Q4_0 19.4-21.5 -> 21.3-22.9 GB/s, Q8_0 18.8-23.0 -> 26-27):
+// those spent their time in byte permutes gathering codes from unaligned blocks, which 256-bit
+// vectors need not do. On the AVX2 target they replace the 8-row chunk tile (Q4_0 10.4 -> 21.4
+// GB/s, Q8_0 14 -> 26).
+
+// Lane i: u[4i] * s[4i] + ... + u[4i + 3] * s[4i + 3], exact while no pair exceeds 32767.
+HWY_INLINE __m256i Dot256Lanes(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
-HWY_INLINE void DecodeQ8_0Row(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
-                              size_t t, float* y) {
-  const size_t steps_n = static_cast<size_t>(w.cols) / 64;
+HWY_INLINE float Sum256(__m256 v) {
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+}
+
+// Q4_0, two blocks (36 bytes) per step: the 16 nibble bytes of blocks b and b + 1 side by side.
+// Low nibbles (elements 0-15 of each block) and high nibbles (16-31) meet activations laid out
+// to match, once per call; their int16 pair sums (each at most 2 * 15 * 127) are added before
+// one vpmaddwd, which starts from -8 * (sum of the activations behind each lane) for the codes'
+// offset of 8.
+struct alignas(32) Q4_0Row256Step {
+  __m256i a_lo, a_hi;  // elements 0-15 / 16-31 of blocks b (low 128 bits) and b + 1 (high)
+  __m256i bias;        // -8 * (sum of the eight activations behind lane i)
+  __m256 scale;        // d_a of block b in lanes 0-3, of block b + 1 in lanes 4-7
+};
+
+HWY_INLINE __m256 Q4_0Row256StepDot(const uint8_t* blk, const Q4_0Row256Step& st, __m256 acc) {
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  const __m256i qs = _mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 20)), 1);
+  const __m256i lo = _mm256_and_si256(qs, nibble);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qs, 4), nibble);
+  const __m256i pairs =
+      _mm256_add_epi16(_mm256_maddubs_epi16(lo, st.a_lo), _mm256_maddubs_epi16(hi, st.a_hi));
+  const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), st.bias);
+  uint16_t d0, d1;
+  std::memcpy(&d0, blk, 2);
+  std::memcpy(&d1, blk + 18, 2);
+  const __m128 d01 =
+      _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d0 | (uint32_t{d1} << 16))));
+  const __m256 d = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d01),
+                                            _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, st.scale), acc);
+}
+
+// Needs w.cols % 64 == 0.
+HWY_INLINE void DecodeQ4_0Row256(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
+                                 size_t t, float* y) {
+  const size_t n_steps = static_cast<size_t>(w.cols) / 64;
   const int8_t* q = act.Q(t);
   const float* da = act.Scale(t);
-  thread_local AlignedBuffer<Act64Step> steps;
-  steps.Resize(steps_n);
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  for (size_t g = 0; g < steps_n; ++g) {
-    const __m512i a = _mm512_loadu_si512(q + 64 * g);
-    steps[g].bias = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, a));
-    steps[g].scale = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(da[2 * g])),
-                                        _mm256_set1_ps(da[2 * g + 1]), 1);
+  thread_local AlignedBuffer<Q4_0Row256Step> steps;
+  steps.Resize(n_steps);
+  const __m256i eight = _mm256_set1_epi8(8);
+  for (size_t g = 0; g < n_steps; ++g) {
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * g));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * g + 32));
+    steps[g].a_lo = _mm256_permute2x128_si256(x0, x1, 0x20);
+    steps[g].a_hi = _mm256_permute2x128_si256(x0, x1, 0x31);
+    const __m256i sums = _mm256_add_epi16(_mm256_maddubs_epi16(eight, steps[g].a_lo),
+                                          _mm256_maddubs_epi16(eight, steps[g].a_hi));
+    steps[g].bias = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                     _mm256_madd_epi16(sums, _mm256_set1_epi16(1)));
+    steps[g].scale = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(da[2 * g])),
+                                          _mm_set1_ps(da[2 * g + 1]), 1);
   }
-  // Byte j < 32: block 0's code j at p + 2 + j; byte 32 + j: block 1's at p + 36 + j, which is
-  // byte 32 + j of the second load (p + 4).
-  alignas(64) uint8_t perm_bytes[64];
-  for (int j = 0; j < 32; ++j) {
-    perm_bytes[j] = static_cast<uint8_t>(2 + j);
-    perm_bytes[32 + j] = static_cast<uint8_t>(64 + 32 + j);
-  }
-  const __m512i code_perm = _mm512_load_si512(perm_bytes);
-  const __m512i d_perm = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 17,
-                                          17, 17, 17, 17, 17, 17, 0, 0, 0, 0, 0, 0, 0, 0);
   const bool prefetch = w.row_bytes <= kPrefetchMaxRowBytes;
   for (size_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.Row(static_cast<int64_t>(r));
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // two FMA chains
     size_t g = 0;
-    for (; g + 2 <= steps_n; g += 2) {
-      if (prefetch) PrefetchAhead(row + 68 * g, 136);
-      acc0 = Q8_0RowStepDot(row + 68 * g, q + 64 * g, steps[g], code_perm, d_perm, acc0);
-      acc1 = Q8_0RowStepDot(row + 68 * g + 68, q + 64 * g + 64, steps[g + 1], code_perm, d_perm,
-                            acc1);
+    for (; g + 2 <= n_steps; g += 2) {
+      if (prefetch) PrefetchAhead(row + 36 * g, 72);
+      acc0 = Q4_0Row256StepDot(row + 36 * g, steps[g], acc0);
+      acc1 = Q4_0Row256StepDot(row + 36 * g + 36, steps[g + 1], acc1);
     }
-    if (g < steps_n) {
-      acc0 = Q8_0RowStepDot(row + 68 * g, q + 64 * g, steps[g], code_perm, d_perm, acc0);
-    }
-    y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    if (g < n_steps) acc0 = Q4_0Row256StepDot(row + 36 * g, steps[g], acc0);
+    y[r - r0] = Sum256(_mm256_add_ps(acc0, acc1));
   }
 }
-#endif  // GEMMA_INT8_VNNI
+
+// Q8_0, one block (34 bytes) per step: its 32 signed codes meet 32 activations as
+// |w| x sign(a, w) (codes are within +-127, so no pair saturates).
+HWY_INLINE __m256 Q8_0Row256StepDot(const uint8_t* blk, const int8_t* a, float da, __m256 acc) {
+  const __m256i codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+  const __m256i acts = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+  const __m256i isum = Dot256Lanes(_mm256_abs_epi8(codes), _mm256_sign_epi8(acts, codes));
+  uint16_t d_bits;
+  std::memcpy(&d_bits, blk, 2);
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(_cvtsh_ss(d_bits) * da), acc);
+}
+
+HWY_INLINE void DecodeQ8_0Row256(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1,
+                                 size_t t, float* y) {
+  const size_t blocks = static_cast<size_t>(w.cols) / 32;
+  const int8_t* q = act.Q(t);
+  const float* da = act.Scale(t);
+  const bool prefetch = w.row_bytes <= kPrefetchMaxRowBytes;
+  for (size_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.Row(static_cast<int64_t>(r));
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    size_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+      if (prefetch) PrefetchAhead(row + 34 * b, 68);
+      acc0 = Q8_0Row256StepDot(row + 34 * b, q + 32 * b, da[b], acc0);
+      acc1 = Q8_0Row256StepDot(row + 34 * b + 34, q + 32 * b + 32, da[b + 1], acc1);
+    }
+    if (b < blocks) acc0 = Q8_0Row256StepDot(row + 34 * b, q + 32 * b, da[b], acc0);
+    y[r - r0] = Sum256(_mm256_add_ps(acc0, acc1));
+  }
+}
+#endif  // HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
