@@ -146,7 +146,7 @@ ModelWeights BindWeights(const GgufFile& file, const ModelConfig& c) {
   for (const LayerConfig& l : c.layers) any_global |= !l.sliding;
   if (any_global) w.rope_freqs = b.Vec("rope_freqs.weight", c.head_dim_full / 2, false);
   // RoPE angles are divided by these: zero, negative or non-finite divisors give nan rotations.
-  for (uint64_t j = 0; w.rope_freqs && j < c.head_dim_full / 2; ++j) {
+  for (uint64_t j = 0; w.rope_freqs && j < static_cast<uint64_t>(c.head_dim_full / 2); ++j) {
     if (!(std::isfinite(w.rope_freqs[j]) && w.rope_freqs[j] > 0.0f)) {
       Fail("{}: tensor 'rope_freqs.weight' holds {} at index {} (RoPE frequency divisors must be "
            "positive and finite)", file.Path(), w.rope_freqs[j], j);
