@@ -6,9 +6,9 @@
 //   RowsQ8<Fmt, Dot>   y[t][r] for a range of rows and every token
 //
 // RowsQ8 picks one of three loops:
-//   - one token of Q4_0 or Q8_0 on x86 from AVX2 up, of Q4_K or Q6_K on AVX3_DL: a decoder
-//     of int8_rows-inl.h that reads one row at a time: a single sequential memory stream,
-//     about twice as fast on E2B's short rows as several rows side by side
+//   - one token of Q4_0, Q8_0, Q4_K or Q6_K on x86 from AVX2 up: a decoder of
+//     int8_rows-inl.h that reads one row at a time: a single sequential memory stream, about
+//     twice as fast on E2B's short rows as several rows side by side
 //   - 12+ tokens on AVX3/AVX3_DL: the 16-row tile of int8_gemm16-inl.h
 //   - otherwise the chunk tile here: kNV vectors of rows (kNV * kRowsPerVec rows) by kT tokens.
 //     Per 32-element sub-block it decodes each row vector once and reuses it for all kT tokens:
@@ -280,6 +280,13 @@ HWY_INLINE void RowsWithTile(const Matrix& w, const Q8Activations& act, size_t r
 template <class Fmt, class Dot>
 HWY_INLINE void RowsQ8(const Matrix& w, const Q8Activations& act, size_t r0, size_t r1, size_t t0,
                        size_t t1, float* y, size_t ldy) {
+  // One token: the one-row decoders of int8_rows-inl.h (Q5_K and non-x86 run the tile below).
+  // On AVX3_DL with GCC, Q4_K takes the 512-bit decoder before the 256-bit one.
+#if GEMMA_INT8_VNNI
+  if constexpr (std::is_same_v<Fmt, Q4_KDecoder>) {
+    if (t1 - t0 == 1) return DecodeQ4_KRow(w, act, r0, r1, t0, y);
+  }
+#endif
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
   if constexpr (std::is_same_v<Fmt, Q4_0Decoder>) {
     if (t1 - t0 == 1 && w.cols % 64 == 0) return DecodeQ4_0Row256(w, act, r0, r1, t0, y);
@@ -287,13 +294,11 @@ HWY_INLINE void RowsQ8(const Matrix& w, const Q8Activations& act, size_t r0, siz
   if constexpr (std::is_same_v<Fmt, Q8_0Decoder>) {
     if (t1 - t0 == 1) return DecodeQ8_0Row256(w, act, r0, r1, t0, y);
   }
-#endif
-#if GEMMA_INT8_VNNI
   if constexpr (std::is_same_v<Fmt, Q4_KDecoder>) {
-    if (t1 - t0 == 1) return DecodeQ4_KRow(w, act, r0, r1, t0, y);
+    if (t1 - t0 == 1) return DecodeQ4_KRow256(w, act, r0, r1, t0, y);
   }
   if constexpr (std::is_same_v<Fmt, Q6_KDecoder>) {
-    if (t1 - t0 == 1) return DecodeQ6_KRow(w, act, r0, r1, t0, y);
+    if (t1 - t0 == 1) return DecodeQ6_KRow256(w, act, r0, r1, t0, y);
   }
 #endif
   if (t1 - t0 == 1) {
