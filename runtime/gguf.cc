@@ -416,7 +416,8 @@ uint64_t GgufFile::CopyTensorsToHugePages(const std::function<bool(const GgufTen
   for (GgufTensor& t : tensors_) {
     if (!wanted(t)) continue;
     for (uint64_t off = 0; off < t.n_bytes; off += page) {
-      pieces.push_back({t.data + off, dst + off, static_cast<size_t>(std::min<uint64_t>(page, t.n_bytes - off))});
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(page, t.n_bytes - off));
+      pieces.push_back({t.data + off, dst + off, n});
     }
     t.data = dst;
     dst += (t.n_bytes + kAlign - 1) / kAlign * kAlign;
