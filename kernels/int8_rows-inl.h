@@ -150,6 +150,14 @@ HWY_INLINE void DecodeQ4_KRow(const Matrix& w, const Q8Activations& act, size_t 
 // 4.3-5.5 -> 11-13, Q6_K 3.2-3.9 -> 9.5-9.9 measured while another build ran, so about half
 // the quiet figures).
 
+// v, hidden from the optimiser. clang fuses add(vpmaddwd(a, b), c) into vpdpwssd, and on the
+// AVX3_DL target it picks the VEX (AVX-VNNI) encoding for 256-bit vectors, which AVX-512 CPUs
+// such as Zen 4 lack: SIGILL (found by the clang fuzz build). Used on every such sum.
+HWY_INLINE __m256i Opaque256(__m256i v) {
+  __asm__("" : "+x"(v));
+  return v;
+}
+
 // Lane i: u[4i] * s[4i] + ... + u[4i + 3] * s[4i + 3], exact while no pair exceeds 32767.
 HWY_INLINE __m256i Dot256Lanes(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
@@ -181,7 +189,8 @@ HWY_INLINE __m256 Q4_0Row256StepDot(const uint8_t* blk, const Q4_0Row256Step& st
   const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qs, 4), nibble);
   const __m256i pairs =
       _mm256_add_epi16(_mm256_maddubs_epi16(lo, st.a_lo), _mm256_maddubs_epi16(hi, st.a_hi));
-  const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), st.bias);
+  const __m256i isum =
+      _mm256_add_epi32(Opaque256(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1))), st.bias);
   uint16_t d0, d1;
   std::memcpy(&d0, blk, 2);
   std::memcpy(&d1, blk + 18, 2);
@@ -209,7 +218,7 @@ HWY_INLINE void DecodeQ4_0Row256(const Matrix& w, const Q8Activations& act, size
     const __m256i sums = _mm256_add_epi16(_mm256_maddubs_epi16(eight, steps[g].a_lo),
                                           _mm256_maddubs_epi16(eight, steps[g].a_hi));
     steps[g].bias = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                     _mm256_madd_epi16(sums, _mm256_set1_epi16(1)));
+                                     Opaque256(_mm256_madd_epi16(sums, _mm256_set1_epi16(1))));
     steps[g].scale = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(da[2 * g])),
                                           _mm_set1_ps(da[2 * g + 1]), 1);
   }
